@@ -1,0 +1,58 @@
+# The two commands of a fresh machine: `make demo` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_SCALE ?= 0.002
+DEMO_SEED ?= 7
+SOURCE_DIR := .local/snowflake
+CLI := $(PY) -m visit_conflicts
+
+.PHONY: demo test venv pg-cron lint typecheck unit clean bench
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 2; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# pg_cron exists only as a distribution package for the distribution's PostgreSQL; the tests need it.
+pg-cron:
+	@if ls /usr/lib/postgresql/*/lib/pg_cron.so >/dev/null 2>&1; then echo "pg_cron present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-15-cron >/dev/null; \
+	else echo "pg_cron missing: install postgresql-15-cron (needs root)"; exit 2; fi
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy visit_conflicts tests bench
+
+test: venv pg-cron lint typecheck
+	$(VENV)/bin/pytest -n 2 -q
+
+# Local stack, schema, generated data (a small delta on a second run), a full run and its report.
+demo: venv
+	$(CLI) local up
+	$(CLI) db migrate
+	@if [ -f $(SOURCE_DIR)/ANALYTICS.db ]; then \
+	  echo "== source data exists: simulating the next changes (incremental run)"; \
+	  $(CLI) generate --source-dir $(SOURCE_DIR) --mutate --seed $$(( $$(date +%s) % 100000 )); \
+	else \
+	  $(CLI) generate --source-dir $(SOURCE_DIR) --scale $(DEMO_SCALE) --seed $(DEMO_SEED); \
+	fi
+	$(CLI) run --source-dir $(SOURCE_DIR) --no-progress
+
+bench: venv
+	$(PY) bench/run_all.py
+
+clean:
+	-$(CLI) local down --destroy
+	rm -rf .local

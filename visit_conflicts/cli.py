@@ -1,0 +1,322 @@
+"""Command line: `python -m visit_conflicts` or `visit-conflicts`.
+
+Commands (stable contract, see ARCHITECTURE.md): `local up|down`, `db migrate`, `generate`, `run`,
+`report`; plus `unlock` to release the lock of a run whose process died.
+
+The PostgreSQL DSN comes from `--pg-dsn`, else `VC_PG_DSN`, else the local stack started by
+`local up`. Exit codes: 0 success, 1 the run failed or was cancelled, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from visit_conflicts.paths import LOCAL_DIR
+
+PG_DIR = LOCAL_DIR / "pg"
+DEFAULT_SOURCE_DIR = LOCAL_DIR / "snowflake"
+DEFAULT_REPORT_DIR = LOCAL_DIR / "reports"
+
+
+class UsageError(Exception):
+    pass
+
+
+def _local_dsn() -> str | None:
+    state = PG_DIR / "server.json"
+    if not state.exists():
+        return None
+    from visit_conflicts.localstack import PgServer
+
+    return PgServer.load_or_create(PG_DIR).dsn
+
+
+def _pg_dsn(args: argparse.Namespace) -> str:
+    dsn = getattr(args, "pg_dsn", None) or os.environ.get("VC_PG_DSN") or _local_dsn()
+    if not dsn:
+        raise UsageError("no PostgreSQL given: pass --pg-dsn, set VC_PG_DSN, or start one with `local up`")
+    return str(dsn)
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO timestamp: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a time zone offset, e.g. 2026-11-27T06:00:00+00:00")
+    return value
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {text!r}") from None
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(t) for t in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated chunk numbers: {text!r}") from None
+
+
+# -- commands ------------------------------------------------------------------------------------------
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from visit_conflicts.localstack import PgServer
+
+    if args.action == "up":
+        started = time.perf_counter()
+        server = PgServer.load_or_create(PG_DIR, require_cron=args.with_cron)
+        server.start()
+        print(f"PostgreSQL running ({server.bin_dir.parent.name}, data in {server.data_dir}) "
+              f"in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        print(server.dsn)
+    elif args.action == "down":
+        if not (PG_DIR / "server.json").exists():
+            print("no local PostgreSQL to stop", file=sys.stderr)
+            return 0
+        server = PgServer.load_or_create(PG_DIR)
+        if args.destroy:
+            server.destroy()
+            print(f"stopped and removed {PG_DIR}", file=sys.stderr)
+        else:
+            server.stop()
+            print("stopped", file=sys.stderr)
+    else:
+        dsn = _local_dsn()
+        running = dsn is not None and PgServer.load_or_create(PG_DIR).is_running()
+        print(f"{'running' if running else 'stopped'} {dsn or ''}".strip())
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from visit_conflicts.store.migrate import migrate
+
+    with psycopg.connect(_pg_dsn(args)) as conn:
+        applied = migrate(conn, args.schema)
+    print(f"schema {args.schema}: {len(applied)} migration(s) applied" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from visit_conflicts.generate import generate, mutate
+    from visit_conflicts.store.db import connect
+
+    anchor = args.now or datetime.now(UTC)
+    started = time.perf_counter()
+    with connect(_pg_dsn(args), args.schema) as conn:
+        if args.mutate:
+            manifest = mutate(Path(args.source_dir), seed=args.seed, anchor=anchor, fraction=args.fraction)
+        else:
+            manifest = generate(Path(args.source_dir), conn, scale=args.scale, seed=args.seed, anchor=anchor)
+    elapsed = time.perf_counter() - started
+    counts = manifest.get("counts", {}) if isinstance(manifest, dict) else getattr(manifest, "counts", {})
+    visits = counts.get("FACTVISITCALLPERFORMANCE_CR", 0)
+    print(json.dumps({"seconds": round(elapsed, 2), "counts": counts,
+                      "visits_per_second": round(visits / elapsed) if elapsed and visits else None}, indent=2))
+    return 0
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for key in ("lookback_hours", "chunks", "workers", "batch_size", "status_scope", "inservice_scope"):
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides[key] = value
+    if args.since is not None:
+        overrides["since"] = args.since.isoformat()
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    if args.chunk_subset is not None:
+        overrides["chunk_subset"] = args.chunk_subset
+    if args.params:
+        try:
+            extra = json.loads(args.params)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"--params is not valid JSON: {exc.msg}") from None
+        if not isinstance(extra, dict):
+            raise UsageError("--params must be a JSON object")
+        overrides.update(extra)
+    overrides["target"] = {"schema": args.schema}
+    return overrides
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from visit_conflicts.config import load_params
+    from visit_conflicts.runner import run_pipeline
+    from visit_conflicts.steps import Resources
+
+    params = load_params(args.env, _overrides(args))
+    source_dir = Path(args.source_dir) if args.source_dir else None
+    if source_dir is not None and not (source_dir / "ANALYTICS.db").exists():
+        raise UsageError(f"--source-dir {source_dir} holds no Snowflake emulation (ANALYTICS.db); run `generate`")
+    res = Resources(pg_dsn=_pg_dsn(args), schema=params.target.schema_name, source_dir=source_dir)
+    if source_dir is None:
+        from visit_conflicts.secrets import EnvSecrets
+
+        res.snowflake_credentials = EnvSecrets().get(params.source.secret_name)
+    outcome = run_pipeline(
+        res,
+        params,
+        now=args.now,
+        run_date=args.run_date,
+        run_id=args.run_id,
+        report_dir=Path(args.report_dir),
+        progress=not args.no_progress and sys.stderr.isatty() or args.progress,
+    )
+    print(outcome.text)
+    if outcome.html_path:
+        print(f"HTML report: {outcome.html_path}")
+    return 0 if outcome.ok else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from visit_conflicts.report import build_report, render_html, render_text
+    from visit_conflicts.store.db import connect
+
+    with connect(_pg_dsn(args), args.schema, autocommit=True) as conn:
+        try:
+            report = build_report(conn, args.schema, args.run_id)
+        except LookupError as exc:
+            raise UsageError(str(exc)) from None
+    if args.format == "json":
+        print(json.dumps(report, indent=2, default=str))
+    elif args.format == "html":
+        print(render_html(report))
+    else:
+        print(render_text(report))
+    return 0
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    from visit_conflicts.store import ledger
+    from visit_conflicts.store.db import connect
+
+    with connect(_pg_dsn(args), args.schema, autocommit=True) as conn:
+        if ledger.abandon_run(conn, args.run_id):
+            print(f"run {args.run_id} marked cancelled; the lock is free")
+            return 0
+    print(f"run {args.run_id} is not active", file=sys.stderr)
+    return 1
+
+
+# -- parser --------------------------------------------------------------------------------------------
+
+
+def _add_pg(p: argparse.ArgumentParser, *, schema: bool = True) -> None:
+    p.add_argument("--pg-dsn", help="PostgreSQL DSN (default: $VC_PG_DSN, else the local stack)")
+    if schema:
+        p.add_argument("--schema", default="conflict_dev", help="target schema (default conflict_dev)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="visit-conflicts",
+        description="Find caregivers booked at two agencies at once and maintain the conflict tables.",
+    )
+    parser.add_argument("--log-level", default=None, help="log level for JSON logs on stderr (default WARNING)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("local", help="start/stop the project's own PostgreSQL server (prints the DSN)",
+                       description="Manage the local PostgreSQL server (data under .local/pg, loopback only).")
+    p.add_argument("action", choices=["up", "down", "status"])
+    p.add_argument("--with-cron", action="store_true",
+                   help="use the distribution's PostgreSQL with pg_cron (apt package postgresql-15-cron)")
+    p.add_argument("--destroy", action="store_true", help="with `down`: also delete the data folder")
+    p.set_defaults(func=cmd_local)
+
+    p = sub.add_parser("db", help="database administration: `db migrate`",
+                       description="Create or upgrade the target schema (idempotent, records versions).")
+    p.add_argument("action", choices=["migrate"])
+    _add_pg(p)
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("generate", help="write synthetic source data and reference tables",
+                       description="Write deterministic synthetic visits into the Snowflake emulation at "
+                       "--source-dir and the reference tables (settings, mph, excluded_*) into PostgreSQL; "
+                       "writes manifest.json (planted cases) next to the data.")
+    p.add_argument("--source-dir", default=str(DEFAULT_SOURCE_DIR), help="Snowflake emulation directory")
+    _add_pg(p)
+    p.add_argument("--scale", type=float, default=0.001, help="scale factor; 1 = production volume")
+    p.add_argument("--seed", type=int, default=1, help="random seed (same seed -> same data)")
+    p.add_argument("--now", type=_timestamp, default=None,
+                   help="anchor 'now' of the data (ISO with offset; default: current time)")
+    p.add_argument("--mutate", action="store_true",
+                   help="instead of regenerating, change a small fraction of visits (next day's delta)")
+    p.add_argument("--fraction", type=float, default=0.01, help="with --mutate: share of visits changed")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("run", help="run the pipeline (all steps by default)",
+                       description="Run preflight, the steps and cleanup + report against the given parts. "
+                       "Exit code 0 only when every step succeeded.")
+    p.add_argument("--source-dir", default=None, help="Snowflake emulation directory (else real Snowflake)")
+    _add_pg(p)
+    p.add_argument("--env", default="local", help="environment config file config/<env>.toml")
+    p.add_argument("--now", type=_timestamp, default=None, help="fix 'now' (ISO with offset) for reproducible runs")
+    p.add_argument("--run-date", type=_date, default=None, help="override the run date (YYYY-MM-DD)")
+    p.add_argument("--run-id", default=None, help="run id (default: generated)")
+    p.add_argument("--steps", type=_csv, default=None, help="comma-separated subset of steps, e.g. plan,detect")
+    p.add_argument("--lookback-hours", type=int, default=None, help="delta lookback in hours (D2)")
+    p.add_argument("--since", type=_timestamp, default=None, help="explicit delta cutoff (ISO with offset)")
+    p.add_argument("--chunks", type=int, default=None, help="number of detection chunks")
+    p.add_argument("--chunk-subset", type=_ints, default=None, help="only these chunks, e.g. 0,3")
+    p.add_argument("--workers", type=int, default=None, help="chunks detected in parallel")
+    p.add_argument("--batch-size", type=int, default=None, help="rows per streamed batch")
+    p.add_argument("--status-scope", choices=["delta", "window"], default=None)
+    p.add_argument("--inservice-scope", choices=["delta", "window"], default=None)
+    p.add_argument("--params", default=None, help="more parameter overrides as a JSON object")
+    p.add_argument("--report-dir", default=str(DEFAULT_REPORT_DIR), help="where the HTML/JSON/text report goes")
+    p.add_argument("--progress", action="store_true", help="force progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="print the report of the last (or a given) run",
+                       description="Print a run's report from the ledger.")
+    _add_pg(p)
+    p.add_argument("--run-id", default=None)
+    p.add_argument("--format", choices=["text", "html", "json"], default="text")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("unlock", help="release the lock of a run whose process died",
+                       description="Mark an active run as cancelled (only when its process is gone).")
+    p.add_argument("run_id")
+    _add_pg(p)
+    p.set_defaults(func=cmd_unlock)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.log_level:
+        from visit_conflicts.observability import set_level
+
+        set_level(args.log_level)
+    from visit_conflicts.config import ConfigError
+
+    try:
+        return int(args.func(args))
+    except (UsageError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""Run parameters: one typed model shared by every step (D3).
+
+Parameters come from the environment's config file (`config/<environment>.toml`), then per-run
+overrides (the Step Functions execution input, or CLI options locally). `${NAME}` placeholders in the
+file are replaced from the process environment. Everything is validated before any database is
+touched: unknown keys, wrong types, non-positive windows and unresolved placeholders are rejected with
+a message that names the key and says why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from visit_conflicts.paths import CONFIG_DIR
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+STEP_NAMES = ("preflight", "staging", "plan", "detect", "finalize", "inservice", "status", "cleanup")
+
+
+class ConfigError(ValueError):
+    """Bad configuration; `str()` names every offending key and the reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class EmailParams(_Strict):
+    enabled: bool = False
+    region: str = "us-east-1"
+    sender: str = ""
+    recipients: list[str] = Field(default_factory=list)
+    subject_prefix: str = "Conflict Management Pipeline"
+
+    @field_validator("recipients", mode="before")
+    @classmethod
+    def _split_recipients(cls, value: Any) -> Any:
+        # A secret or environment variable carries the list as one comma-separated string.
+        if isinstance(value, str):
+            return [r.strip() for r in value.split(",") if r.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> EmailParams:
+        if self.enabled and (not self.sender or not self.recipients):
+            raise ValueError("email.enabled is true but email.sender or email.recipients is empty")
+        return self
+
+
+class SourceParams(_Strict):
+    database: str = "ANALYTICS"
+    schema_name: str = Field(default="BI", alias="schema")
+    # Name of the Secrets Manager secret (or env prefix locally) holding the Snowflake credentials.
+    secret_name: str = "snowflake"
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class TargetParams(_Strict):
+    schema_name: str = Field(default="conflict_dev", alias="schema", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    secret_name: str = "postgres"
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class Params(_Strict):
+    """Every parameter of a run. Defaults are the legacy config.json values unless a decision says else."""
+
+    environment: str = "local"
+    business_timezone: str = "America/New_York"
+    lookback_years: int = Field(default=2, gt=0)
+    lookforward_days: int = Field(default=45, gt=0)
+    lookback_hours: int = Field(default=36, gt=0)
+    since: datetime | None = None
+    batch_size: int = Field(default=5000, gt=0, le=1_000_000)
+    chunks: int = Field(default=4, gt=0, le=1024)
+    workers: int = Field(default=2, gt=0, le=64)
+    steps: list[str] | None = None
+    chunk_subset: list[int] | None = None
+    enable_insert: bool = True
+    enable_stale_cleanup: bool = True
+    enable_inservice: bool = True
+    inservice_scope: Literal["delta", "window"] = "delta"
+    enable_phase_b: bool = True
+    only_steps: list[str] = Field(default_factory=list)
+    status_scope: Literal["delta", "window"] = "delta"
+    pg_cron_job_name: str = "refresh_mv_payer_conflicts_common"
+    materialized_view_name: str = "mv_payer_conflicts_common"
+    required_tables: list[str] = Field(
+        default_factory=lambda: [
+            "conflicts",
+            "conflictvisitmaps",
+            "conflictlog_staging",
+            "settings",
+            "excluded_agency",
+            "excluded_ssn",
+            "mph",
+            "payer_provider_reminders",
+        ]
+    )
+    idle_in_progress_flag: int = 0
+    email: EmailParams = Field(default_factory=EmailParams)
+    source: SourceParams = Field(default_factory=SourceParams)
+    target: TargetParams = Field(default_factory=TargetParams)
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("since")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("since must carry a time zone offset, e.g. 2026-11-20T06:00:00+00:00")
+        return value
+
+    @field_validator("steps")
+    @classmethod
+    def _known_steps(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            unknown = [s for s in value if s not in STEP_NAMES]
+            if unknown:
+                raise ValueError(f"unknown step(s) {unknown}; known: {', '.join(STEP_NAMES)}")
+            if not value:
+                raise ValueError("steps must name at least one step")
+        return value
+
+    @field_validator("chunk_subset")
+    @classmethod
+    def _non_negative(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and any(c < 0 for c in value):
+            raise ValueError("chunk numbers start at 0")
+        return value
+
+    @model_validator(mode="after")
+    def _chunks_in_range(self) -> Params:
+        if self.chunk_subset is not None:
+            outside = [c for c in self.chunk_subset if c >= self.chunks]
+            if outside:
+                raise ValueError(f"chunk_subset {outside} outside 0..{self.chunks - 1} (chunks={self.chunks})")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.business_timezone)
+
+
+def _substitute(value: Any, path: str, unresolved: list[str], env: dict[str, str]) -> Any:
+    """Replace `${NAME}` in strings; remember the keys whose placeholders have no value."""
+    if isinstance(value, str):
+
+        def repl(m: re.Match[str]) -> str:
+            name = m.group(1)
+            if name not in env:
+                unresolved.append(f"{path}: ${{{name}}} is not set in the environment")
+                return m.group(0)
+            return env[name]
+
+        return _PLACEHOLDER.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, f"{path}.{k}" if path else k, unresolved, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, f"{path}[{i}]", unresolved, env) for i, v in enumerate(value)]
+    return value
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(parameters)"
+        reason = err["msg"]
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        lines.append(f"{key}: {reason} (got {err.get('input')!r})" if err["type"] != "missing" else f"{key}: {reason}")
+    return "invalid parameters:\n  " + "\n  ".join(lines)
+
+
+def config_path(environment: str, config_dir: Path = CONFIG_DIR) -> Path:
+    if not re.fullmatch(r"[a-z0-9_-]+", environment):
+        raise ConfigError(f"environment: {environment!r} is not a valid environment name")
+    return config_dir / f"{environment}.toml"
+
+
+def _coerce_strings(data: dict[str, Any]) -> dict[str, Any]:
+    """`since` arrives as text from TOML/JSON/CLI; parse it here so the model can stay strict."""
+    if isinstance(data.get("since"), str):
+        try:
+            data = {**data, "since": datetime.fromisoformat(data["since"])}
+        except ValueError as exc:
+            raise ConfigError(f"since: {exc} (got {data['since']!r})") from exc
+    return data
+
+
+def load_params(
+    environment: str = "local",
+    overrides: dict[str, Any] | None = None,
+    *,
+    config_dir: Path = CONFIG_DIR,
+    env: dict[str, str] | None = None,
+) -> Params:
+    """The validated parameters of a run: config file of `environment`, then `overrides`."""
+    path = config_path(environment, config_dir)
+    if not path.exists():
+        raise ConfigError(f"environment: no config file {path} for environment {environment!r}")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML ({exc})") from exc
+    unresolved: list[str] = []
+    data = _substitute(raw, "", unresolved, dict(os.environ) if env is None else env)
+    if unresolved:
+        raise ConfigError("unresolved placeholders:\n  " + "\n  ".join(unresolved))
+    data = _merge({"environment": environment, **data}, overrides or {})
+    data = _coerce_strings(data)
+    try:
+        return Params.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc)) from None

@@ -1,0 +1,30 @@
+"""One logger and one metrics object for the whole pipeline (Powertools), JSON logs carrying run_id,
+step and chunk. Locally the logs go to stderr so that stdout stays free for reports and progress."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from aws_lambda_powertools import Logger, Metrics
+
+SERVICE = "visit-conflicts"
+
+_in_aws = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("ECS_CONTAINER_METADATA_URI_V4"))
+
+logger = Logger(
+    service=SERVICE,
+    level=os.environ.get("LOG_LEVEL", "INFO" if _in_aws else "WARNING"),
+    logger_handler=None if _in_aws else logging.StreamHandler(sys.stderr),
+)
+metrics = Metrics(namespace="VisitConflicts", service=SERVICE)
+
+
+def bind(**keys: object) -> None:
+    """Attach run_id / step / chunk to every following log line."""
+    logger.append_keys(**keys)
+
+
+def set_level(level: str) -> None:
+    logger.setLevel(level.upper())

@@ -1,0 +1,1 @@
+"""Snowflake side: connections (real Snowflake or the local emulation) and source queries."""

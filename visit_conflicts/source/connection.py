@@ -1,0 +1,86 @@
+"""Connections to the Snowflake source, real or emulated.
+
+Production connects with key-pair auth through `snowflake-connector-python`. Locally and in CI the same
+connector API is served by `fakesnow` (DuckDB underneath), persisted in a directory: database
+`ANALYTICS` lives in `<source_dir>/ANALYTICS.db`. The emulation patches `snowflake.connector.connect`
+process-wide, once; every connection it hands out is an independent DuckDB cursor on one shared
+in-process database, which is safe to use from several threads (one connection per thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import snowflake.connector
+
+SOURCE_DATABASE = "ANALYTICS"
+SOURCE_SCHEMA = "BI"
+
+# Statements the emulation cannot run but that are harmless to skip (session tagging only).
+_NOP_REGEXES = [r"^\s*ALTER\s+SESSION\s+SET\s+QUERY_TAG"]
+
+_lock = threading.Lock()
+_patched_dir: Path | None = None
+_patch_cm: contextlib.AbstractContextManager[None] | None = None
+
+
+class SourceError(RuntimeError):
+    """The Snowflake source (or its emulation) is unusable; the message says what to fix."""
+
+
+def _ensure_emulation(source_dir: Path) -> None:
+    """Patch the connector with fakesnow persisted in `source_dir` (once per process)."""
+    global _patched_dir, _patch_cm
+    source_dir = source_dir.resolve()
+    with _lock:
+        if _patched_dir == source_dir:
+            return
+        if _patched_dir is not None:
+            raise SourceError(
+                f"the Snowflake emulation is already bound to {_patched_dir}; "
+                f"one process serves one source directory (asked for {source_dir})"
+            )
+        import fakesnow
+
+        source_dir.mkdir(parents=True, exist_ok=True)
+        cm = fakesnow.patch(db_path=source_dir, nop_regexes=_NOP_REGEXES)
+        cm.__enter__()
+        _patch_cm, _patched_dir = cm, source_dir
+
+
+def release_emulation() -> None:
+    """Undo the patch and forget the directory (tests that use several source directories)."""
+    global _patched_dir, _patch_cm
+    with _lock:
+        if _patch_cm is not None:
+            _patch_cm.__exit__(None, None, None)
+        _patch_cm, _patched_dir = None, None
+
+
+def connect_source(
+    source_dir: Path | None = None,
+    *,
+    database: str = SOURCE_DATABASE,
+    schema: str = SOURCE_SCHEMA,
+    credentials: dict[str, Any] | None = None,
+) -> Any:
+    """A connector connection to the source: emulated when `source_dir` is given, else real Snowflake."""
+    if source_dir is not None:
+        _ensure_emulation(Path(source_dir))
+        return snowflake.connector.connect(database=database, schema=schema)
+    if not credentials:
+        raise SourceError("no Snowflake credentials: set the snowflake secret or pass --source-dir")
+    return snowflake.connector.connect(database=database, schema=schema, **credentials)
+
+
+@contextlib.contextmanager
+def source_connection(source_dir: Path | None = None, **kwargs: Any) -> Iterator[Any]:
+    conn = connect_source(source_dir, **kwargs)
+    try:
+        yield conn
+    finally:
+        conn.close()

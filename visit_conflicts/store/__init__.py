@@ -1,0 +1,1 @@
+"""PostgreSQL side: connections, migrations, the run ledger and the conflict-table writes."""
