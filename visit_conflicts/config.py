@@ -154,6 +154,10 @@ class Params(_Strict):
                 raise ValueError(f"chunk_subset {outside} outside 0..{self.chunks - 1} (chunks={self.chunks})")
         return self
 
+    def planned_chunks(self) -> list[int]:
+        """The chunks this run detects: all of them, or the requested subset."""
+        return sorted(self.chunk_subset) if self.chunk_subset is not None else list(range(self.chunks))
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.business_timezone)

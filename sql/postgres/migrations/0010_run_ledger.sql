@@ -57,3 +57,5 @@ CREATE UNLOGGED TABLE IF NOT EXISTS run_seen_pair (
     "ConVisitID" uuid NOT NULL
 );
 CREATE INDEX IF NOT EXISTS run_seen_pair_run ON run_seen_pair (run_id, chunk);
+-- The anti-join of stale cleanup looks pairs up by key within a run.
+CREATE INDEX IF NOT EXISTS run_seen_pair_key ON run_seen_pair (run_id, "VisitID", "ConVisitID");

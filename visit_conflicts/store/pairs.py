@@ -1,0 +1,225 @@
+"""Set-based writes of detected regular pairs into `conflictvisitmaps` and `conflicts` (D9-D13).
+
+Per batch, in one transaction: the batch is bulk-encoded (Arrow -> CSV, no per-value Python work) and
+COPYed into a session temp table typed exactly like the CVM columns (so comparisons are after type
+normalisation); then three statements: update the existing pairs whose written columns differ or that
+are resolved (D11), insert the new pairs with their conflict ids and any new parent rows (D10), and
+record the seen keys for stale cleanup in the ledger-side table. Unchanged pairs are not written.
+Every count comes from the database (D13). Re-running a batch converges to the same state: the
+second pass finds everything present and unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from visit_conflicts.paths import read_sql
+
+KEY_COLUMNS = ("VisitID", "ConVisitID")
+FLAG_COLUMNS = (
+    "SameSchTimeFlag",
+    "SameVisitTimeFlag",
+    "SchAndVisitTimeSameFlag",
+    "SchOverAnotherSchTimeFlag",
+    "VisitTimeOverAnotherVisitTimeFlag",
+    "SchTimeOverVisitTimeFlag",
+    "DistanceFlag",
+)
+# Filled by users or other processes; a NULL from the source must not erase them (D11).
+KEEP_WHEN_NULL = ("AgencyContact", "ConAgencyContact")
+# Never written by detection even if a source query were to produce them (D11: preserved on update).
+NEVER_WRITTEN = frozenset(
+    {"ID", "CONFLICTID", "CreatedDate", "StatusFlag", "ResolveDate", "ResolvedBy", "UpdatedDate", "UpdateFlag"}
+)
+# A regular pair has all eight InService/PTO window columns NULL.
+INSERVICE_PTO_COLUMNS = (
+    "InserviceStartDate",
+    "InserviceEndDate",
+    "ConInserviceStartDate",
+    "ConInserviceEndDate",
+    "PTOStartDate",
+    "PTOEndDate",
+    "ConPTOStartDate",
+    "ConPTOEndDate",
+)
+
+INCOMING = "_incoming_pairs"
+
+
+@dataclass
+class MergeCounts:
+    """Measured outcome of merging pairs (D13)."""
+
+    pairs_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    reopened: int = 0
+    new_conflicts: int = 0
+    duplicates_dropped: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: MergeCounts) -> None:
+        for name in ("pairs_read", "inserted", "updated", "unchanged", "reopened", "new_conflicts",
+                     "duplicates_dropped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "pairs_read": self.pairs_read,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "reopened": self.reopened,
+            "new_conflicts": self.new_conflicts,
+            "duplicates_dropped": self.duplicates_dropped,
+        }
+
+
+def _ident_list(columns: Sequence[str], alias: str | None = None) -> sql.Composable:
+    if alias is None:
+        return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    return sql.SQL(", ").join(sql.Identifier(alias, c) for c in columns)
+
+
+class PairWriter:
+    """Writes batches of pairs (rows in `columns` order) for one run and chunk on one connection."""
+
+    def __init__(self, conn: psycopg.Connection, columns: Sequence[str], *, run_id: str, chunk: int,
+                 insert_enabled: bool = True) -> None:
+        missing = [k for k in KEY_COLUMNS if k not in columns]
+        if missing:
+            raise ValueError(f"pair columns lack the key column(s) {missing}")
+        forbidden = sorted(NEVER_WRITTEN.intersection(columns))
+        if forbidden:
+            raise ValueError(f"pair columns must not include pipeline-owned columns {forbidden}")
+        self.conn = conn
+        self.columns = tuple(columns)
+        self.run_id = run_id
+        self.chunk = chunk
+        self.insert_enabled = insert_enabled
+        self._arrow_types: list[pa.DataType] | None = None
+        self._prepare()
+
+    # -- setup -----------------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        cols = _ident_list(self.columns)
+        with self.conn.transaction():
+            self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(INCOMING)))
+            # Typed exactly like the CVM columns: COPY parses into the target types, so the compare
+            # below is between normalised values (D11).
+            self.conn.execute(
+                sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM conflictvisitmaps WITH NO DATA").format(
+                    sql.Identifier(INCOMING), cols
+                )
+            )
+            self.conn.execute(sql.SQL('CREATE INDEX ON {} ("VisitID", "ConVisitID")').format(sql.Identifier(INCOMING)))
+        self._update_sql = self._build_update()
+        self._insert_sql = self._build_insert()
+        self._seen_sql = sql.SQL(read_sql("postgres/detect/record_seen_pairs.sql")).format(
+            incoming=sql.Identifier(INCOMING)
+        )
+
+    def _build_update(self) -> sql.Composed:
+        written = [c for c in self.columns if c not in KEY_COLUMNS]
+        changed_terms = []
+        set_terms = []
+        for c in written:
+            ident = sql.Identifier(c)
+            if c in FLAG_COLUMNS:
+                # D11: a rule flag only moves N -> Y, never back.
+                new_value = sql.SQL("CASE WHEN t.{c} = 'Y' THEN 'Y' ELSE s.{c} END").format(c=ident)
+            elif c in KEEP_WHEN_NULL:
+                new_value = sql.SQL("COALESCE(s.{c}, t.{c})").format(c=ident)
+            else:
+                new_value = sql.SQL("s.{c}").format(c=ident)
+            set_terms.append(sql.SQL("{c} = {v}").format(c=ident, v=new_value))
+            changed_terms.append(sql.SQL("t.{c} IS DISTINCT FROM {v}").format(c=ident, v=new_value))
+        template = read_sql("postgres/detect/update_changed_pairs.sql")
+        return sql.SQL(template).format(
+            incoming=sql.Identifier(INCOMING),
+            regular=regular_pair("t"),
+            changed=sql.SQL(" OR ").join(changed_terms),
+            set_list=sql.SQL(",\n    ").join(set_terms),
+        )
+
+    def _build_insert(self) -> sql.Composed:
+        template = read_sql("postgres/detect/insert_new_pairs.sql")
+        return sql.SQL(template).format(
+            incoming=sql.Identifier(INCOMING),
+            columns=_ident_list(self.columns),
+            n_columns=_ident_list(self.columns, "n"),
+        )
+
+    # -- encoding --------------------------------------------------------------------------------------
+
+    def _csv_payload(self, rows: Sequence[Sequence[Any]]) -> bytes:
+        """Bulk-encode the batch: Arrow arrays per column, then Arrow's CSV writer (C++, no per-value Python)."""
+        arrays = []
+        for i in range(len(self.columns)):
+            values = [r[i] for r in rows]
+            arrays.append(pa.array(values, from_pandas=False))
+        table = pa.Table.from_arrays(arrays, names=list(self.columns))
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False,
+                                                                      quoting_style="needed"))
+        return buf.getvalue()
+
+    # -- the merge -------------------------------------------------------------------------------------
+
+    def write_batch(self, rows: Sequence[Sequence[Any]], *, now: datetime) -> MergeCounts:
+        counts = MergeCounts(pairs_read=len(rows))
+        if not rows:
+            return counts
+        payload = self._csv_payload(rows)
+        incoming = sql.Identifier(INCOMING)
+        with self.conn.transaction():
+            self.conn.execute(sql.SQL("TRUNCATE {}").format(incoming))
+            copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+                incoming, _ident_list(self.columns)
+            )
+            with self.conn.cursor() as cur:
+                with cur.copy(copy_sql) as copy:
+                    copy.write(payload)
+                # D8 guard: one row per pair key. The source query guarantees it; a duplicate would
+                # otherwise abort the insert on the unique index.
+                cur.execute(read_sql("postgres/detect/drop_duplicate_keys.sql").encode())
+                counts.duplicates_dropped = max(cur.rowcount, 0)
+                # Statistics on the key columns only: cheap, and enough for index lookups.
+                cur.execute(sql.SQL('ANALYZE {} ("VisitID", "ConVisitID")').format(incoming))
+                cur.execute(self._update_sql, {"now": now})
+                old_statuses = [r[0] for r in cur.fetchall()]
+                counts.updated = len(old_statuses)
+                counts.reopened = sum(1 for s in old_statuses if s == "R")
+                if self.insert_enabled:
+                    cur.execute(self._insert_sql, {"now": now})
+                    row = cur.fetchone()
+                    assert row is not None
+                    counts.inserted, counts.new_conflicts = int(row[0]), int(row[1])
+                cur.execute(self._seen_sql, {"run_id": self.run_id, "chunk": self.chunk})
+        counts.unchanged = counts.pairs_read - counts.duplicates_dropped - counts.updated - counts.inserted
+        if not self.insert_enabled:
+            counts.extra["not_inserted"] = counts.unchanged
+        return counts
+
+
+def regular_pair(alias: str) -> sql.Composable:
+    """SQL condition: the row under `alias` is a regular pair (no InService/PTO window)."""
+    return sql.SQL(" AND ").join(
+        sql.SQL("{} IS NULL").format(sql.Identifier(alias, c)) for c in INSERVICE_PTO_COLUMNS
+    )
+
+
+def forget_seen_pairs(conn: psycopg.Connection, run_id: str, chunk: int) -> None:
+    """A rerun of a chunk starts from an empty seen set for that chunk."""
+    conn.execute("DELETE FROM run_seen_pair WHERE run_id = %s AND chunk = %s", (run_id, chunk))
