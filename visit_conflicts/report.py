@@ -110,18 +110,23 @@ def render_html(report: dict[str, Any]) -> str:
     rows = []
     for s in report["steps"]:
         name = s["step"] if s["chunk"] is None else f"{s['step']}[{s['chunk']}]"
+        seconds = "" if s["seconds"] is None else f"{s['seconds']:.2f}"
         rows.append(
             "<tr>"
             f"<td>{e(name)}</td><td>{e(s['status'])}</td>"
-            f"<td style='text-align:right'>{'' if s['seconds'] is None else f'{s['seconds']:.2f}'}</td>"
+            f"<td style='text-align:right'>{seconds}</td>"
             f"<td>{e(_fmt_counts(s['counts']))}</td><td>{e(s['error'] or '')}</td>"
             "</tr>"
         )
-    tables = "".join(
-        f"<tr><td>{e(name)}</td><td style='text-align:right'>{'' if t['after'] is None else t['after']}</td>"
-        f"<td style='text-align:right'>{'' if t['change'] is None else f'{t['change']:+d}'}</td></tr>"
-        for name, t in report["tables"].items()
-    )
+    table_rows = []
+    for name, t in report["tables"].items():
+        after = "" if t["after"] is None else str(t["after"])
+        change = "" if t["change"] is None else f"{t['change']:+d}"
+        table_rows.append(
+            f"<tr><td>{e(name)}</td><td style='text-align:right'>{after}</td>"
+            f"<td style='text-align:right'>{change}</td></tr>"
+        )
+    tables = "".join(table_rows)
     error = f"<p style='color:#cf222e'><b>Error:</b> {e(report['error'])}</p>" if report.get("error") else ""
     cron = report.get("pg_cron") or {}
     return (

@@ -1,0 +1,1 @@
+"""Benchmark harness (run modules with `python -m bench.<name>`); results go to bench/results/."""

@@ -1,0 +1,191 @@
+"""Benchmark: the detect write path and stale cleanup on a large conflictvisitmaps.
+
+Setup (as in the performance notes): CVM with --existing rows (default 1M) of every written column,
+then --incoming pairs per run (default 100K: 50% new, 49% unchanged, 1% changed) merged through
+PairWriter in batches of --batch-size. Reports pairs/s per run and the median, the peak RSS of this
+process, and the time of stale cleanup over a --scope-groups scope (default 1M groups).
+
+    .venv/bin/python -m bench.bench_merge [--existing 1000000] [--incoming 100000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from bench.common import fresh_schema, peak_rss_mb, pg_server, timed, write_result
+from visit_conflicts.config import Params
+from visit_conflicts.context import RunContext
+from visit_conflicts.source.detection import PAIR_COLUMNS
+from visit_conflicts.steps import Resources
+from visit_conflicts.steps import finalize as finalize_step
+from visit_conflicts.store import ledger
+from visit_conflicts.store.db import connect
+from visit_conflicts.store.pairs import FLAG_COLUMNS, PairWriter
+
+SCHEMA = "bench_merge"
+
+
+def _expression(column: str, data_type: str, length: int | None) -> sql.Composable:
+    """A value for generated row g of the given type, distinct per row where it matters."""
+    name = sql.Literal(column)
+    if column == "VisitID":
+        return sql.SQL("md5('v' || g)::uuid")
+    if column == "ConVisitID":
+        return sql.SQL("md5('c' || g)::uuid")
+    if column == "SSN":
+        return sql.SQL("lpad((g / 2)::text, 9, '0')")
+    if column == "VisitDate":
+        return sql.SQL("DATE '2026-01-01' + (g % 700)")
+    if column in FLAG_COLUMNS:
+        return sql.SQL("CASE WHEN g % 7 = 0 THEN 'Y' ELSE 'N' END")
+    if data_type == "uuid":
+        return sql.SQL("md5({} || (g % 5000))::uuid").format(name)
+    if data_type in ("bigint", "integer", "smallint"):
+        return sql.SQL("(g % 30000)")
+    if data_type in ("real", "double precision", "numeric"):
+        return sql.SQL("((g % 1000) * 0.25)::real")
+    if data_type == "boolean":
+        return sql.SQL("(g % 11 = 0)")
+    if data_type == "date":
+        return sql.SQL("DATE '2026-01-01' + (g % 700)")
+    if data_type.startswith("timestamp"):
+        return sql.SQL("TIMESTAMP '2026-01-01 08:00' + (g % 5000) * INTERVAL '15 minutes'")
+    width = length or 20
+    return sql.SQL("left({} || ' ' || (g % 9973), {})").format(name, sql.Literal(width))
+
+
+def fill_cvm(conn: psycopg.Connection, rows: int) -> None:
+    types = {
+        r[0]: (r[1], r[2])
+        for r in conn.execute(
+            """SELECT column_name, data_type, character_maximum_length FROM information_schema.columns
+               WHERE table_schema = %s AND table_name = 'conflictvisitmaps'""",
+            (SCHEMA,),
+        ).fetchall()
+    }
+    columns = list(PAIR_COLUMNS)
+    exprs = [_expression(c, *types[c]) for c in columns]
+    statement = sql.SQL(
+        """INSERT INTO conflictvisitmaps ({cols}, "CONFLICTID", "StatusFlag", "InServiceFlag", "PTOFlag",
+               "CreatedDate")
+           SELECT {exprs}, g, 'N', 'N', 'N', TIMESTAMP '2026-01-01'
+           FROM generate_series(%s, %s) g"""
+    ).format(cols=sql.SQL(", ").join(map(sql.Identifier, columns)), exprs=sql.SQL(", ").join(exprs))
+    step = 250_000
+    for start in range(1, rows + 1, step):
+        conn.execute(statement, (start, min(start + step - 1, rows)))
+        conn.commit()
+    conn.execute("SELECT setval(pg_get_serial_sequence('conflicts', 'CONFLICTID'), %s)", (rows + 1,))
+    conn.commit()
+
+
+def incoming(conn: psycopg.Connection, existing: int, count: int, seed: int) -> list[tuple[Any, ...]]:
+    """count pairs: 49% unchanged existing rows, 1% changed, 50% new."""
+    rng = random.Random(seed)
+    n_existing = count // 2
+    ids = rng.sample(range(1, existing + 1), n_existing)
+    cols = sql.SQL(", ").join(map(sql.Identifier, PAIR_COLUMNS))
+    rows = conn.execute(
+        sql.SQL('SELECT {} FROM conflictvisitmaps WHERE "ID" = ANY(%s)').format(cols), (ids,)
+    ).fetchall()
+    conn.commit()
+    out: list[tuple[Any, ...]] = []
+    start_idx = PAIR_COLUMNS.index("SchStartTime")
+    visit_idx, con_idx = PAIR_COLUMNS.index("VisitID"), PAIR_COLUMNS.index("ConVisitID")
+    n_changed = count // 100
+    for i, r in enumerate(rows):
+        values = [str(v) if isinstance(v, uuid.UUID) else v for v in r]
+        if i < n_changed:
+            values[start_idx] = (values[start_idx] or datetime(2026, 1, 1)) + timedelta(minutes=rng.randint(1, 90))
+        out.append(tuple(values))
+    for r in rows[: count - len(rows)]:
+        values = [str(v) if isinstance(v, uuid.UUID) else v for v in r]
+        values[visit_idx] = str(uuid.UUID(int=rng.getrandbits(128)))
+        values[con_idx] = str(uuid.UUID(int=rng.getrandbits(128)))
+        out.append(tuple(values))
+    rng.shuffle(out)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pg-dsn")
+    ap.add_argument("--existing", type=int, default=1_000_000)
+    ap.add_argument("--incoming", type=int, default=100_000)
+    ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--scope-groups", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    with pg_server(args.pg_dsn) as dsn:
+        fresh_schema(dsn, SCHEMA)
+        with connect(dsn, SCHEMA) as conn:
+            fill_seconds, _ = timed(lambda: fill_cvm(conn, args.existing))
+        with connect(dsn, SCHEMA, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE conflictvisitmaps")
+        print(f"filled {args.existing} CVM rows in {fill_seconds:.1f}s")
+        runs = []
+        for run in range(args.runs):
+            with connect(dsn, SCHEMA) as conn:
+                pairs = incoming(conn, args.existing, args.incoming, seed=run)
+                writer = PairWriter(conn, PAIR_COLUMNS, run_id=f"bench-{run}", chunk=0)
+                totals: dict[str, int] = {}
+
+                def merge(writer: PairWriter = writer, pairs: list[tuple[Any, ...]] = pairs,
+                          totals: dict[str, int] = totals) -> None:
+                    for i in range(0, len(pairs), args.batch_size):
+                        c = writer.write_batch(pairs[i : i + args.batch_size], now=datetime(2026, 11, 27, 9))
+                        for k, v in c.as_dict().items():
+                            totals[k] = totals.get(k, 0) + v
+
+                seconds, _ = timed(merge)
+            runs.append({"seconds": round(seconds, 3), "pairs_per_second": round(len(pairs) / seconds),
+                         "counts": totals, "peak_rss_mb": round(peak_rss_mb(), 1)})
+            print(runs[-1])
+        write_result("merge", vars(args), runs, "pairs_per_second")
+        stale_runs = [bench_stale(dsn, args.scope_groups, seed=r) for r in range(args.runs)]
+        write_result("stale_cleanup", vars(args), stale_runs, "seconds")
+
+
+def bench_stale(dsn: str, groups: int, seed: int) -> dict[str, Any]:
+    """Stale cleanup over a scope of `groups` (VisitDate, SSN) keys, most of which exist in CVM."""
+    run_id = f"stale-{seed}-{uuid.uuid4().hex[:6]}"
+    params = Params(chunks=1)
+    res = Resources(pg_dsn=dsn, schema=SCHEMA)
+    ctx = RunContext.create(params, now=datetime(2026, 11, 27, 14, tzinfo=UTC), run_id=run_id)
+    with res.pg_conn(autocommit=True) as conn:
+        ledger.start_run(conn, ctx, params, steps=["finalize"], full_run=False)
+        ledger.step_started(conn, run_id, "detect", 0)
+        ledger.step_finished(conn, run_id, "detect", chunk=0, status="succeeded")
+        # Scope: the groups of CVM rows (as a real delta touches existing groups), plus unknown ones.
+        conn.execute(
+            """INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN")
+               SELECT %s, 0, DATE '2026-01-01' + (g % 700), lpad((g / 2)::text, 9, '0')
+               FROM generate_series(1, %s) g""",
+            (run_id, groups),
+        )
+        # Seen: every pair of the scope except one in a thousand (those become stale).
+        conn.execute(
+            """INSERT INTO run_seen_pair (run_id, chunk, "VisitID", "ConVisitID")
+               SELECT %s, 0, c."VisitID", c."ConVisitID" FROM conflictvisitmaps c
+               WHERE c."ID" %% 1000 <> %s AND c."ID" <= %s""",
+            (run_id, seed, groups * 2),
+        )
+    seconds, result = timed(lambda: finalize_step.run(res, ctx, params))
+    with res.pg_conn(autocommit=True) as conn:
+        ledger.finish_run(conn, run_id, status="succeeded")
+        conn.execute("DELETE FROM run_scope_group WHERE run_id = %s", (run_id,))
+        conn.execute("DELETE FROM run_seen_pair WHERE run_id = %s", (run_id,))
+    out = {"seconds": round(seconds, 3), "counts": result.counts}
+    print(out)
+    return out
+
+
+if __name__ == "__main__":
+    main()
