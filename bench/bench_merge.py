@@ -101,9 +101,11 @@ def incoming(conn: psycopg.Connection, existing: int, count: int, seed: int) -> 
     visit_idx, con_idx = PAIR_COLUMNS.index("VisitID"), PAIR_COLUMNS.index("ConVisitID")
     n_changed = count // 100
     for i, r in enumerate(rows):
-        values = [str(v) if isinstance(v, uuid.UUID) else v for v in r]
+        values: list[Any] = [str(v) if isinstance(v, uuid.UUID) else v for v in r]
         if i < n_changed:
-            values[start_idx] = (values[start_idx] or datetime(2026, 1, 1)) + timedelta(minutes=rng.randint(1, 90))
+            values[start_idx] = (values[start_idx] or datetime(2026, 1, 1)) + timedelta(
+                minutes=rng.randint(1, 90)
+            )
         out.append(tuple(values))
     for r in rows[: count - len(rows)]:
         values = [str(v) if isinstance(v, uuid.UUID) else v for v in r]
@@ -137,16 +139,25 @@ def main() -> None:
                 writer = PairWriter(conn, PAIR_COLUMNS, run_id=f"bench-{run}", chunk=0)
                 totals: dict[str, int] = {}
 
-                def merge(writer: PairWriter = writer, pairs: list[tuple[Any, ...]] = pairs,
-                          totals: dict[str, int] = totals) -> None:
+                def merge(
+                    writer: PairWriter = writer,
+                    pairs: list[tuple[Any, ...]] = pairs,
+                    totals: dict[str, int] = totals,
+                ) -> None:
                     for i in range(0, len(pairs), args.batch_size):
                         c = writer.write_batch(pairs[i : i + args.batch_size], now=datetime(2026, 11, 27, 9))
                         for k, v in c.as_dict().items():
                             totals[k] = totals.get(k, 0) + v
 
                 seconds, _ = timed(merge)
-            runs.append({"seconds": round(seconds, 3), "pairs_per_second": round(len(pairs) / seconds),
-                         "counts": totals, "peak_rss_mb": round(peak_rss_mb(), 1)})
+            runs.append(
+                {
+                    "seconds": round(seconds, 3),
+                    "pairs_per_second": round(len(pairs) / seconds),
+                    "counts": totals,
+                    "peak_rss_mb": round(peak_rss_mb(), 1),
+                }
+            )
             print(runs[-1])
         write_result("merge", vars(args), runs, "pairs_per_second")
         stale_runs = [bench_stale(dsn, args.scope_groups, seed=r) for r in range(args.runs)]

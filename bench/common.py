@@ -61,7 +61,11 @@ def write_result(name: str, params: dict[str, Any], runs: list[dict[str, Any]], 
     result = {
         "benchmark": name,
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "params": params,
         "runs": runs,
         "median": {key: statistics.median(values)},
@@ -69,6 +73,13 @@ def write_result(name: str, params: dict[str, Any], runs: list[dict[str, Any]], 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(result, indent=2, default=str))
-    print(json.dumps({"benchmark": name, "median": result["median"], "file": str(path.relative_to(Path.cwd()))
-                      if path.is_relative_to(Path.cwd()) else str(path)}))
+    print(
+        json.dumps(
+            {
+                "benchmark": name,
+                "median": result["median"],
+                "file": str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path),
+            }
+        )
+    )
     return result

@@ -83,8 +83,11 @@ def cmd_local(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         server = PgServer.load_or_create(PG_DIR, require_cron=args.with_cron)
         server.start()
-        print(f"PostgreSQL running ({server.bin_dir.parent.name}, data in {server.data_dir}) "
-              f"in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        print(
+            f"PostgreSQL running ({server.bin_dir.parent.name}, data in {server.data_dir}) "
+            f"in {time.perf_counter() - started:.1f}s",
+            file=sys.stderr,
+        )
         print(server.dsn)
     elif args.action == "down":
         if not (PG_DIR / "server.json").exists():
@@ -111,7 +114,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
     with psycopg.connect(_pg_dsn(args)) as conn:
         applied = migrate(conn, args.schema)
-    print(f"schema {args.schema}: {len(applied)} migration(s) applied" + (": " + ", ".join(applied) if applied else ""))
+    print(
+        f"schema {args.schema}: {len(applied)} migration(s) applied"
+        + (": " + ", ".join(applied) if applied else "")
+    )
     return 0
 
 
@@ -129,8 +135,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     counts = manifest.get("counts", {}) if isinstance(manifest, dict) else getattr(manifest, "counts", {})
     visits = counts.get("FACTVISITCALLPERFORMANCE_CR", 0)
-    print(json.dumps({"seconds": round(elapsed, 2), "counts": counts,
-                      "visits_per_second": round(visits / elapsed) if elapsed and visits else None}, indent=2))
+    print(
+        json.dumps(
+            {
+                "seconds": round(elapsed, 2),
+                "counts": counts,
+                "visits_per_second": round(visits / elapsed) if elapsed and visits else None,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 
@@ -166,7 +180,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = load_params(args.env, _overrides(args))
     source_dir = Path(args.source_dir) if args.source_dir else None
     if source_dir is not None and not (source_dir / "ANALYTICS.db").exists():
-        raise UsageError(f"--source-dir {source_dir} holds no Snowflake emulation (ANALYTICS.db); run `generate`")
+        raise UsageError(
+            f"--source-dir {source_dir} holds no Snowflake emulation (ANALYTICS.db); run `generate`"
+        )
     res = Resources(pg_dsn=_pg_dsn(args), schema=params.target.schema_name, source_dir=source_dir)
     if source_dir is None:
         from visit_conflicts.secrets import EnvSecrets
@@ -179,7 +195,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_date=args.run_date,
         run_id=args.run_id,
         report_dir=Path(args.report_dir),
-        progress=not args.no_progress and sys.stderr.isatty() or args.progress,
+        progress=(not args.no_progress and sys.stderr.isatty()) or args.progress,
     )
     print(outcome.text)
     if outcome.html_path:
@@ -231,48 +247,76 @@ def build_parser() -> argparse.ArgumentParser:
         prog="visit-conflicts",
         description="Find caregivers booked at two agencies at once and maintain the conflict tables.",
     )
-    parser.add_argument("--log-level", default=None, help="log level for JSON logs on stderr (default WARNING)")
+    parser.add_argument(
+        "--log-level", default=None, help="log level for JSON logs on stderr (default WARNING)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("local", help="start/stop the project's own PostgreSQL server (prints the DSN)",
-                       description="Manage the local PostgreSQL server (data under .local/pg, loopback only).")
+    p = sub.add_parser(
+        "local",
+        help="start/stop the project's own PostgreSQL server (prints the DSN)",
+        description="Manage the local PostgreSQL server (data under .local/pg, loopback only).",
+    )
     p.add_argument("action", choices=["up", "down", "status"])
-    p.add_argument("--with-cron", action="store_true",
-                   help="use the distribution's PostgreSQL with pg_cron (apt package postgresql-15-cron)")
+    p.add_argument(
+        "--with-cron",
+        action="store_true",
+        help="use the distribution's PostgreSQL with pg_cron (apt package postgresql-15-cron)",
+    )
     p.add_argument("--destroy", action="store_true", help="with `down`: also delete the data folder")
     p.set_defaults(func=cmd_local)
 
-    p = sub.add_parser("db", help="database administration: `db migrate`",
-                       description="Create or upgrade the target schema (idempotent, records versions).")
+    p = sub.add_parser(
+        "db",
+        help="database administration: `db migrate`",
+        description="Create or upgrade the target schema (idempotent, records versions).",
+    )
     p.add_argument("action", choices=["migrate"])
     _add_pg(p)
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("generate", help="write synthetic source data and reference tables",
-                       description="Write deterministic synthetic visits into the Snowflake emulation at "
-                       "--source-dir and the reference tables (settings, mph, excluded_*) into PostgreSQL; "
-                       "writes manifest.json (planted cases) next to the data.")
+    p = sub.add_parser(
+        "generate",
+        help="write synthetic source data and reference tables",
+        description="Write deterministic synthetic visits into the Snowflake emulation at "
+        "--source-dir and the reference tables (settings, mph, excluded_*) into PostgreSQL; "
+        "writes manifest.json (planted cases) next to the data.",
+    )
     p.add_argument("--source-dir", default=str(DEFAULT_SOURCE_DIR), help="Snowflake emulation directory")
     _add_pg(p)
     p.add_argument("--scale", type=float, default=0.001, help="scale factor; 1 = production volume")
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed -> same data)")
-    p.add_argument("--now", type=_timestamp, default=None,
-                   help="anchor 'now' of the data (ISO with offset; default: current time)")
-    p.add_argument("--mutate", action="store_true",
-                   help="instead of regenerating, change a small fraction of visits (next day's delta)")
+    p.add_argument(
+        "--now",
+        type=_timestamp,
+        default=None,
+        help="anchor 'now' of the data (ISO with offset; default: current time)",
+    )
+    p.add_argument(
+        "--mutate",
+        action="store_true",
+        help="instead of regenerating, change a small fraction of visits (next day's delta)",
+    )
     p.add_argument("--fraction", type=float, default=0.01, help="with --mutate: share of visits changed")
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("run", help="run the pipeline (all steps by default)",
-                       description="Run preflight, the steps and cleanup + report against the given parts. "
-                       "Exit code 0 only when every step succeeded.")
+    p = sub.add_parser(
+        "run",
+        help="run the pipeline (all steps by default)",
+        description="Run preflight, the steps and cleanup + report against the given parts. "
+        "Exit code 0 only when every step succeeded.",
+    )
     p.add_argument("--source-dir", default=None, help="Snowflake emulation directory (else real Snowflake)")
     _add_pg(p)
     p.add_argument("--env", default="local", help="environment config file config/<env>.toml")
-    p.add_argument("--now", type=_timestamp, default=None, help="fix 'now' (ISO with offset) for reproducible runs")
+    p.add_argument(
+        "--now", type=_timestamp, default=None, help="fix 'now' (ISO with offset) for reproducible runs"
+    )
     p.add_argument("--run-date", type=_date, default=None, help="override the run date (YYYY-MM-DD)")
     p.add_argument("--run-id", default=None, help="run id (default: generated)")
-    p.add_argument("--steps", type=_csv, default=None, help="comma-separated subset of steps, e.g. plan,detect")
+    p.add_argument(
+        "--steps", type=_csv, default=None, help="comma-separated subset of steps, e.g. plan,detect"
+    )
     p.add_argument("--lookback-hours", type=int, default=None, help="delta lookback in hours (D2)")
     p.add_argument("--since", type=_timestamp, default=None, help="explicit delta cutoff (ISO with offset)")
     p.add_argument("--chunks", type=int, default=None, help="number of detection chunks")
@@ -282,20 +326,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status-scope", choices=["delta", "window"], default=None)
     p.add_argument("--inservice-scope", choices=["delta", "window"], default=None)
     p.add_argument("--params", default=None, help="more parameter overrides as a JSON object")
-    p.add_argument("--report-dir", default=str(DEFAULT_REPORT_DIR), help="where the HTML/JSON/text report goes")
+    p.add_argument(
+        "--report-dir", default=str(DEFAULT_REPORT_DIR), help="where the HTML/JSON/text report goes"
+    )
     p.add_argument("--progress", action="store_true", help="force progress bars")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("report", help="print the report of the last (or a given) run",
-                       description="Print a run's report from the ledger.")
+    p = sub.add_parser(
+        "report",
+        help="print the report of the last (or a given) run",
+        description="Print a run's report from the ledger.",
+    )
     _add_pg(p)
     p.add_argument("--run-id", default=None)
     p.add_argument("--format", choices=["text", "html", "json"], default="text")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("unlock", help="release the lock of a run whose process died",
-                       description="Mark an active run as cancelled (only when its process is gone).")
+    p = sub.add_parser(
+        "unlock",
+        help="release the lock of a run whose process died",
+        description="Mark an active run as cancelled (only when its process is gone).",
+    )
     p.add_argument("run_id")
     _add_pg(p)
     p.set_defaults(func=cmd_unlock)

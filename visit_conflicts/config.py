@@ -151,7 +151,9 @@ class Params(_Strict):
         if self.chunk_subset is not None:
             outside = [c for c in self.chunk_subset if c >= self.chunks]
             if outside:
-                raise ValueError(f"chunk_subset {outside} outside 0..{self.chunks - 1} (chunks={self.chunks})")
+                raise ValueError(
+                    f"chunk_subset {outside} outside 0..{self.chunks - 1} (chunks={self.chunks})"
+                )
         return self
 
     def planned_chunks(self) -> list[int]:
@@ -199,7 +201,9 @@ def _format_errors(exc: ValidationError) -> str:
         reason = err["msg"]
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
-        lines.append(f"{key}: {reason} (got {err.get('input')!r})" if err["type"] != "missing" else f"{key}: {reason}")
+        lines.append(
+            f"{key}: {reason} (got {err.get('input')!r})" if err["type"] != "missing" else f"{key}: {reason}"
+        )
     return "invalid parameters:\n  " + "\n  ".join(lines)
 
 

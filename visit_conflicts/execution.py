@@ -38,7 +38,9 @@ def run_step(
     logger.info("step started", extra=extra)
     try:
         check_cancelled(res.cancel)
-        result: StepResult = func(res, ctx, params, chunk=chunk) if step.map_over_chunks else func(res, ctx, params)
+        result: StepResult = (
+            func(res, ctx, params, chunk=chunk) if step.map_over_chunks else func(res, ctx, params)
+        )
     except BaseException as exc:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         with res.pg_conn(autocommit=True) as conn:

@@ -136,7 +136,7 @@ class PgServer:
         proc = subprocess.run(args, capture_output=True, text=True, env=env, check=False, **kwargs)  # type: ignore[call-overload]
         if proc.returncode != 0:
             raise LocalStackError(f"{Path(args[0]).name} failed ({proc.returncode}): {proc.stderr.strip()}")
-        return proc  # type: ignore[no-any-return]
+        return proc
 
     def init(self) -> None:
         """Create the cluster if it does not exist yet (idempotent)."""
@@ -264,4 +264,6 @@ class PgServer:
                 with_cron=bool(state["with_cron"]),
             )
         chosen = bin_dir or find_bin_dir(require_cron=require_cron)
-        return cls(root=root, bin_dir=chosen, port=free_port(), with_cron=has_pg_cron(chosen) and require_cron)
+        return cls(
+            root=root, bin_dir=chosen, port=free_port(), with_cron=has_pg_cron(chosen) and require_cron
+        )

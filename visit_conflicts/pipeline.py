@@ -45,30 +45,74 @@ class Step:
         return importlib.util.find_spec(self.module) is not None
 
     def function(self) -> Callable[..., Any]:
-        return importlib.import_module(self.module).run  # type: ignore[no-any-return]
+        return importlib.import_module(self.module).run  # type: ignore[no-any-return,unused-ignore]
 
 
 _TRANSIENT = RetryPolicy(max_attempts=2, interval_seconds=20, backoff_rate=2.0)
 
 STEPS: tuple[Step, ...] = (
-    Step("preflight", "lambda", "validate, check connectivity and tables, lock the run, disable pg_cron",
-         timeout_seconds=300),
-    Step("staging", "fargate", "payer-provider sync, atomic conflictlog_staging rebuild, InProgressFlag=1",
-         retry=_TRANSIENT, timeout_seconds=3600,
-         writes=("payer_provider_reminders", "conflictlog_staging", "payers")),
-    Step("plan", "lambda", "delta scope (groups) and its split into chunks", retry=_TRANSIENT,
-         timeout_seconds=900),
-    Step("detect", "fargate", "regular conflicts of one chunk: query Snowflake, upsert pairs",
-         map_over_chunks=True, retry=_TRANSIENT, timeout_seconds=3600,
-         writes=("conflictvisitmaps", "conflicts")),
-    Step("finalize", "fargate", "stale cleanup over the whole scope, only after every chunk succeeded",
-         retry=_TRANSIENT, timeout_seconds=1800, writes=("conflictvisitmaps",)),
-    Step("inservice", "fargate", "InService conflicts", retry=_TRANSIENT, timeout_seconds=3600,
-         writes=("conflictvisitmaps", "conflicts")),
-    Step("status", "fargate", "status management: phases B, A, C", retry=_TRANSIENT, timeout_seconds=3600,
-         writes=("conflictvisitmaps", "conflicts")),
-    Step("cleanup", "lambda", "restore pg_cron and InProgressFlag, maintenance, close the run, report",
-         always_runs=True, retry=RetryPolicy(max_attempts=2, interval_seconds=5), timeout_seconds=900),
+    Step(
+        "preflight",
+        "lambda",
+        "validate, check connectivity and tables, lock the run, disable pg_cron",
+        timeout_seconds=300,
+    ),
+    Step(
+        "staging",
+        "fargate",
+        "payer-provider sync, atomic conflictlog_staging rebuild, InProgressFlag=1",
+        retry=_TRANSIENT,
+        timeout_seconds=3600,
+        writes=("payer_provider_reminders", "conflictlog_staging", "payers"),
+    ),
+    Step(
+        "plan",
+        "lambda",
+        "delta scope (groups) and its split into chunks",
+        retry=_TRANSIENT,
+        timeout_seconds=900,
+    ),
+    Step(
+        "detect",
+        "fargate",
+        "regular conflicts of one chunk: query Snowflake, upsert pairs",
+        map_over_chunks=True,
+        retry=_TRANSIENT,
+        timeout_seconds=3600,
+        writes=("conflictvisitmaps", "conflicts"),
+    ),
+    Step(
+        "finalize",
+        "fargate",
+        "stale cleanup over the whole scope, only after every chunk succeeded",
+        retry=_TRANSIENT,
+        timeout_seconds=1800,
+        writes=("conflictvisitmaps",),
+    ),
+    Step(
+        "inservice",
+        "fargate",
+        "InService conflicts",
+        retry=_TRANSIENT,
+        timeout_seconds=3600,
+        writes=("conflictvisitmaps", "conflicts"),
+    ),
+    Step(
+        "status",
+        "fargate",
+        "status management: phases B, A, C",
+        retry=_TRANSIENT,
+        timeout_seconds=3600,
+        writes=("conflictvisitmaps", "conflicts"),
+    ),
+    Step(
+        "cleanup",
+        "lambda",
+        "restore pg_cron and InProgressFlag, maintenance, close the run, report",
+        always_runs=True,
+        retry=RetryPolicy(max_attempts=2, interval_seconds=5),
+        timeout_seconds=900,
+    ),
 )
 
 STEP_BY_NAME = {s.name: s for s in STEPS}

@@ -106,7 +106,9 @@ def render_text(report: dict[str, Any]) -> str:
 
 def render_html(report: dict[str, Any]) -> str:
     e = html.escape
-    colour = {"succeeded": "#1a7f37", "failed": "#cf222e", "cancelled": "#9a6700"}.get(report["status"], "#555")
+    colour = {"succeeded": "#1a7f37", "failed": "#cf222e", "cancelled": "#9a6700"}.get(
+        report["status"], "#555"
+    )
     rows = []
     for s in report["steps"]:
         name = s["step"] if s["chunk"] is None else f"{s['step']}[{s['chunk']}]"

@@ -73,7 +73,9 @@ def _signals_cancel(cancel: threading.Event) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _run_mapped(res: Resources, ctx: RunContext, params: Params, step: Step, progress: _Progress) -> StepResult:
+def _run_mapped(
+    res: Resources, ctx: RunContext, params: Params, step: Step, progress: _Progress
+) -> StepResult:
     chunks = params.chunk_subset if params.chunk_subset is not None else list(range(params.chunks))
     bar = progress.bar(len(chunks), step.name)
     totals: dict[str, Any] = {}
@@ -156,7 +158,9 @@ def run_pipeline(
         finally:
             bind(step="cleanup")
             # A second signal during cleanup must not abort the restore.
-            signal_guard = _ignore_signals() if threading.current_thread() is threading.main_thread() else None
+            signal_guard = (
+                _ignore_signals() if threading.current_thread() is threading.main_thread() else None
+            )
             try:
                 outcome = cleanup.run(res, params, run_id, outcome=status, error=error, report_dir=report_dir)
             finally:

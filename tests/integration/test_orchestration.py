@@ -74,7 +74,9 @@ def test_active_cron_job_is_disabled_during_run_and_restored(
 
 
 @pytest.mark.pgcron
-def test_inactive_cron_job_stays_inactive(res: Resources, pg: psycopg.Connection, cron_job: str, tmp_path: Path) -> None:
+def test_inactive_cron_job_stays_inactive(
+    res: Resources, pg: psycopg.Connection, cron_job: str, tmp_path: Path
+) -> None:
     """D18: a job that was inactive before the run is still inactive after it."""
     pg.execute("SELECT cron.alter_job(jobid, active := false) FROM cron.job WHERE jobname = %s", (cron_job,))
     outcome = run(res, Params(pg_cron_job_name=cron_job, chunks=1), tmp_path)
@@ -116,8 +118,13 @@ def test_failure_in_any_step_still_runs_cleanup(
         raise RuntimeError(f"injected failure in {failing_step}")
 
     step = STEP_BY_NAME[failing_step]
-    monkeypatch.setattr(type(step), "function", lambda self: boom if self.name == failing_step else
-                        __import__("importlib").import_module(self.module).run)
+    monkeypatch.setattr(
+        type(step),
+        "function",
+        lambda self: (
+            boom if self.name == failing_step else __import__("importlib").import_module(self.module).run
+        ),
+    )
     pg.execute('UPDATE settings SET "InProgressFlag" = 1')
     outcome = run(res, Params(chunks=2), tmp_path)
     assert outcome.status == "failed"
@@ -146,7 +153,9 @@ def test_second_concurrent_run_is_refused_and_touches_nothing(
     assert ledger.active_run(pg)["run_id"] == "active-run"  # type: ignore[index]
 
 
-def test_success_sets_last_load_date_and_closes_ledger(res: Resources, pg: psycopg.Connection, tmp_path: Path) -> None:
+def test_success_sets_last_load_date_and_closes_ledger(
+    res: Resources, pg: psycopg.Connection, tmp_path: Path
+) -> None:
     """D17/D20/D22: idle flag and LastLoadDate on success; ledger run closed with the JSON report."""
     outcome = run(res, Params(chunks=2), tmp_path)
     assert outcome.ok, outcome.text
@@ -157,3 +166,13 @@ def test_success_sets_last_load_date_and_closes_ledger(res: Resources, pg: psyco
     assert stored["report"]["run_id"] == outcome.run_id
     names = [s["step"] for s in outcome.report["steps"]]
     assert names[0] == "preflight" and names[-1] == "cleanup"
+
+
+def test_preflight_moves_identity_sequences_past_existing_ids(pg: psycopg.Connection, schema: str) -> None:
+    """Inserts cannot collide with ids written behind the sequence's back (legacy self-healing, done ahead)."""
+    pg.execute("""INSERT INTO conflicts ("CONFLICTID", "StatusFlag") OVERRIDING SYSTEM VALUE VALUES (500, 'N')""")
+    moved = preflight.sync_identity_sequences(pg, schema)
+    assert moved == {"conflicts": 500}
+    row = pg.execute('INSERT INTO conflicts ("StatusFlag") VALUES (%s) RETURNING "CONFLICTID"', ("N",)).fetchone()
+    assert row == (501,)
+    assert preflight.sync_identity_sequences(pg, schema) == {}

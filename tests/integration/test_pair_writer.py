@@ -16,8 +16,19 @@ from visit_conflicts.steps import finalize as finalize_step
 from visit_conflicts.store import ledger
 from visit_conflicts.store.pairs import FLAG_COLUMNS, PairWriter
 
-COLUMNS = ("VisitID", "ConVisitID", "SSN", "VisitDate", "ProviderID", "ConProviderID", "AgencyContact",
-           "SchStartTime", "DistanceMilesFromLatLng", "IsMissed", *FLAG_COLUMNS)
+COLUMNS = (
+    "VisitID",
+    "ConVisitID",
+    "SSN",
+    "VisitDate",
+    "ProviderID",
+    "ConProviderID",
+    "AgencyContact",
+    "SchStartTime",
+    "DistanceMilesFromLatLng",
+    "IsMissed",
+    *FLAG_COLUMNS,
+)
 DAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 27, 9, 0)
 
@@ -26,10 +37,29 @@ def vid() -> str:
     return str(uuid.uuid4())
 
 
-def pair(v: str, c: str, *, ssn: str = "111-22-3333", flags: str = "YNNNNNN", contact: str | None = None,
-         start: datetime = datetime(2026, 11, 20, 9, 0), miles: float = 1.25) -> tuple[Any, ...]:
-    return (v, c, ssn, DAY, str(uuid.UUID(int=1)), str(uuid.UUID(int=2)), contact, start, miles, False,
-            *flags)
+def pair(
+    v: str,
+    c: str,
+    *,
+    ssn: str = "111-22-3333",
+    flags: str = "YNNNNNN",
+    contact: str | None = None,
+    start: datetime = datetime(2026, 11, 20, 9, 0),
+    miles: float = 1.25,
+) -> tuple[Any, ...]:
+    return (
+        v,
+        c,
+        ssn,
+        DAY,
+        str(uuid.UUID(int=1)),
+        str(uuid.UUID(int=2)),
+        contact,
+        start,
+        miles,
+        False,
+        *flags,
+    )
 
 
 def writer(pg: psycopg.Connection, run_id: str = "run-1", chunk: int = 0) -> PairWriter:
@@ -38,8 +68,10 @@ def writer(pg: psycopg.Connection, run_id: str = "run-1", chunk: int = 0) -> Pai
 
 
 def row(pg: psycopg.Connection, v: str, c: str) -> dict[str, Any]:
-    cur = pg.execute('SELECT *, xmin::text AS xmin FROM conflictvisitmaps WHERE "VisitID" = %s AND "ConVisitID" = %s',
-                     (v, c))
+    cur = pg.execute(
+        'SELECT *, xmin::text AS xmin FROM conflictvisitmaps WHERE "VisitID" = %s AND "ConVisitID" = %s',
+        (v, c),
+    )
     names = [d.name for d in cur.description or []]
     found = cur.fetchone()
     pg.commit()
@@ -140,7 +172,9 @@ def test_resolved_pair_reopens_even_when_unchanged(pg: psycopg.Connection) -> No
     a, b = vid(), vid()
     w = writer(pg)
     w.write_batch([pair(a, b)], now=NOW)
-    pg.execute("""UPDATE conflictvisitmaps SET "StatusFlag" = 'R', "ResolveDate" = now(), "ResolvedBy" = 'x'""")
+    pg.execute(
+        """UPDATE conflictvisitmaps SET "StatusFlag" = 'R', "ResolveDate" = now(), "ResolvedBy" = 'x'"""
+    )
     pg.commit()
     counts = w.write_batch([pair(a, b)], now=NOW)
     assert (counts.updated, counts.reopened) == (1, 1)
@@ -179,13 +213,16 @@ def _finalize(pg_server_dsn: str, schema: str, run_id: str, chunks: int, statuse
 
 
 def _scope(pg: psycopg.Connection, run_id: str, ssn: str = "111-22-3333") -> None:
-    pg.execute('INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN") VALUES (%s, 0, %s, %s)',
-               (run_id, DAY, ssn))
+    pg.execute(
+        'INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN") VALUES (%s, 0, %s, %s)',
+        (run_id, DAY, ssn),
+    )
     pg.commit()
 
 
-def test_stale_cleanup_resolves_only_unproduced_open_pairs(pg: psycopg.Connection, pg_server_dsn: str,
-                                                          schema: str) -> None:
+def test_stale_cleanup_resolves_only_unproduced_open_pairs(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str
+) -> None:
     """D12: in-scope N/U pairs not produced become 'R'; produced pairs, 'W'/'I'/'D'/'R' and other
     groups are untouched; a reverse-orientation row produced by the run is not resolved (D4)."""
     a, b, c, d, e, f = (vid() for _ in range(6))
@@ -206,8 +243,9 @@ def test_stale_cleanup_resolves_only_unproduced_open_pairs(pg: psycopg.Connectio
     assert row(pg, f, e)["StatusFlag"] == "N"
 
 
-def test_finalize_refuses_after_failed_or_missing_chunk(pg: psycopg.Connection, pg_server_dsn: str,
-                                                        schema: str) -> None:
+def test_finalize_refuses_after_failed_or_missing_chunk(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str
+) -> None:
     """D12: never run stale cleanup after a partial detection."""
     a, b = vid(), vid()
     writer(pg, run_id="old").write_batch([pair(a, b)], now=NOW)

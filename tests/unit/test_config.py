@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from visit_conflicts.config import ConfigError, load_params
+from visit_conflicts.config import ConfigError, Params, load_params
 
 
 @pytest.fixture
@@ -17,8 +18,12 @@ def config_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def load(config_dir: Path, overrides: dict | None = None, env: dict | None = None):  # type: ignore[no-untyped-def]
-    return load_params("test", overrides, config_dir=config_dir, env=env if env is not None else {"SENDER": "a@b.c"})
+def load(
+    config_dir: Path, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None
+) -> Params:
+    return load_params(
+        "test", overrides, config_dir=config_dir, env=env if env is not None else {"SENDER": "a@b.c"}
+    )
 
 
 def test_file_values_and_overrides_are_merged(config_dir: Path) -> None:
@@ -47,7 +52,9 @@ def test_wrong_type_is_named(config_dir: Path) -> None:
         load(config_dir, {"chunks": "3"})
 
 
-@pytest.mark.parametrize("key", ["lookback_hours", "lookback_years", "lookforward_days", "batch_size", "chunks"])
+@pytest.mark.parametrize(
+    "key", ["lookback_hours", "lookback_years", "lookforward_days", "batch_size", "chunks"]
+)
 def test_non_positive_window_is_rejected(config_dir: Path, key: str) -> None:
     """D3: non-positive windows and sizes are rejected, naming the key."""
     with pytest.raises(ConfigError, match=rf"{key}: Input should be greater than 0"):

@@ -26,7 +26,9 @@ def test_run_date_across_dst_change() -> None:
 
 def test_window_is_inclusive_years_back_and_days_forward() -> None:
     """D1: [run_date - lookback_years, run_date + lookforward_days]."""
-    ctx = RunContext.create(Params(lookback_years=2, lookforward_days=45), now=datetime(2026, 11, 27, 12, tzinfo=UTC))
+    ctx = RunContext.create(
+        Params(lookback_years=2, lookforward_days=45), now=datetime(2026, 11, 27, 12, tzinfo=UTC)
+    )
     assert ctx.window_start == date(2024, 11, 27)
     assert ctx.window_end == date(2027, 1, 11)
 
@@ -67,6 +69,10 @@ def test_cutoff_local_is_wall_clock_in_business_zone() -> None:
 
 def test_context_round_trips_through_json() -> None:
     """D1: computed once and carried as a small JSON value."""
-    ctx = RunContext.create(Params(), now=datetime(2026, 11, 27, 13, tzinfo=UTC), run_id="r1",
-                            watermark=datetime(2026, 11, 26, 13, tzinfo=UTC))
+    ctx = RunContext.create(
+        Params(),
+        now=datetime(2026, 11, 27, 13, tzinfo=UTC),
+        run_id="r1",
+        watermark=datetime(2026, 11, 26, 13, tzinfo=UTC),
+    )
     assert RunContext.from_json(ctx.to_json()) == ctx

@@ -77,7 +77,9 @@ def refresh_view(conn: psycopg.Connection, view: str) -> str:
         conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW CONCURRENTLY {}").format(sql.Identifier(view)))
         return "refreshed concurrently"
     except psycopg.Error as exc:
-        logger.warning("concurrent refresh failed, falling back to a plain refresh", extra={"error": str(exc)})
+        logger.warning(
+            "concurrent refresh failed, falling back to a plain refresh", extra={"error": str(exc)}
+        )
         conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.Identifier(view)))
         return "refreshed (plain)"
 
@@ -91,7 +93,10 @@ def send_email(params: Params, subject: str, text: str, html_body: str) -> None:
         Destination={"ToAddresses": list(params.email.recipients)},
         Message={
             "Subject": {"Data": subject, "Charset": "UTF-8"},
-            "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html_body, "Charset": "UTF-8"}},
+            "Body": {
+                "Text": {"Data": text, "Charset": "UTF-8"},
+                "Html": {"Data": html_body, "Charset": "UTF-8"},
+            },
         },
     )
 
@@ -206,4 +211,6 @@ def _maintain(conn: psycopg.Connection, tables: list[str]) -> str:
 
 
 def as_step_result(outcome: CleanupOutcome) -> StepResult:
-    return StepResult(counts={"problems": len(outcome.problems)}, status="failed" if outcome.problems else "succeeded")
+    return StepResult(
+        counts={"problems": len(outcome.problems)}, status="failed" if outcome.problems else "succeeded"
+    )

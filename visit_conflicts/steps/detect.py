@@ -32,7 +32,9 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
         pg.commit()
         with pg.transaction():
             forget_seen_pairs(pg, ctx.run_id, chunk)
-        writer = PairWriter(pg, PAIR_COLUMNS, run_id=ctx.run_id, chunk=chunk, insert_enabled=params.enable_insert)
+        writer = PairWriter(
+            pg, PAIR_COLUMNS, run_id=ctx.run_id, chunk=chunk, insert_enabled=params.enable_insert
+        )
         zone = params.zone
         for batch in iter_pairs(sf, scope, ref, params.batch_size):
             check_cancelled(res.cancel)

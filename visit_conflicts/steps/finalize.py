@@ -38,12 +38,16 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
                 f"stale cleanup refused for run {ctx.run_id}: not every chunk succeeded ({detail}); "
                 "rerun the failed chunks of this run, then finalize"
             )
-        scoped = pg.execute("SELECT count(*) FROM run_scope_group WHERE run_id = %s", (ctx.run_id,)).fetchone()
+        scoped = pg.execute(
+            "SELECT count(*) FROM run_scope_group WHERE run_id = %s", (ctx.run_id,)
+        ).fetchone()
         pg.execute("ANALYZE run_scope_group")
         pg.execute("ANALYZE run_seen_pair")
         pg.commit()
         now = datetime.now(params.zone).replace(tzinfo=None)
-        statement = sql.SQL(read_sql("postgres/detect/resolve_stale_pairs.sql")).format(regular=regular_pair("c"))
+        statement = sql.SQL(read_sql("postgres/detect/resolve_stale_pairs.sql")).format(
+            regular=regular_pair("c")
+        )
         with pg.transaction():
             cur = pg.execute(statement, {"run_id": ctx.run_id, "now": now})
             resolved = len(cur.fetchall())

@@ -34,9 +34,10 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         pg.commit()
         with pg.transaction():
             pg.execute("DELETE FROM run_scope_group WHERE run_id = %s", (ctx.run_id,))
-            with pg.cursor() as cur, cur.copy(
-                'COPY run_scope_group (run_id, chunk, "VisitDate", "SSN") FROM STDIN'
-            ) as copy:
+            with (
+                pg.cursor() as cur,
+                cur.copy('COPY run_scope_group (run_id, chunk, "VisitDate", "SSN") FROM STDIN') as copy,
+            ):
                 for batch in iter_delta_groups(sf, scope_of(ctx, params, None), ref, params.batch_size * 20):
                     check_cancelled(res.cancel)
                     for visit_date, ssn, chunk in batch:

@@ -24,9 +24,13 @@ from visit_conflicts.pipeline import REPORTED_TABLES
 from visit_conflicts.steps import Resources, StepResult
 from visit_conflicts.store import ledger
 
-SOURCE_TABLES = ("FACTVISITCALLPERFORMANCE_CR", "FACTVISITCALLPERFORMANCE_DELETED_CR", "FACTCAREGIVERINSERVICE")
-# Tables whose "ID" identity the pipeline inserts into.
-IDENTITY_TABLES = ("conflictvisitmaps", "payer_provider_reminders")
+SOURCE_TABLES = (
+    "FACTVISITCALLPERFORMANCE_CR",
+    "FACTVISITCALLPERFORMANCE_DELETED_CR",
+    "FACTCAREGIVERINSERVICE",
+)
+# Identity columns of the tables the pipeline inserts into.
+IDENTITY_COLUMNS = (("conflictvisitmaps", "ID"), ("conflicts", "CONFLICTID"), ("payer_provider_reminders", "ID"))
 
 
 class PreflightError(RuntimeError):
@@ -93,21 +97,19 @@ def disable_cron_job(conn: psycopg.Connection, job_name: str) -> dict[str, Any]:
 
 
 def sync_identity_sequences(conn: psycopg.Connection, schema: str) -> dict[str, int]:
-    """Move each identity sequence past MAX("ID") (never backwards); returns the tables moved."""
+    """Move each identity sequence past the largest id (never backwards); returns the tables moved."""
     moved: dict[str, int] = {}
-    for table in IDENTITY_TABLES:
-        qualified = f"{schema}.{table}"
-        seq = conn.execute("SELECT pg_get_serial_sequence(%s, 'ID')", (qualified,)).fetchone()
+    for table, column in IDENTITY_COLUMNS:
+        seq = conn.execute("SELECT pg_get_serial_sequence(%s, %s)", (f"{schema}.{table}", column)).fetchone()
         if not seq or not seq[0]:
             continue
-        max_id = conn.execute(sql.SQL('SELECT max("ID") FROM {}').format(sql.Identifier(table))).fetchone()
-        current = conn.execute(
-            sql.SQL("SELECT last_value, is_called FROM {}").format(sql.SQL(seq[0]))
+        max_id = conn.execute(
+            sql.SQL("SELECT max({}) FROM {}").format(sql.Identifier(column), sql.Identifier(table))
         ).fetchone()
-        if max_id and max_id[0] is not None and current and (current[0] < max_id[0] or not current[1]):
-            if current[0] < max_id[0]:
-                conn.execute("SELECT setval(%s, %s)", (seq[0], max_id[0]))
-                moved[table] = int(max_id[0])
+        last = conn.execute("SELECT pg_sequence_last_value(%s::regclass)", (seq[0],)).fetchone()
+        if max_id and max_id[0] is not None and last and (last[0] is None or last[0] < max_id[0]):
+            conn.execute("SELECT setval(%s, %s)", (seq[0], max_id[0]))
+            moved[table] = int(max_id[0])
     return moved
 
 

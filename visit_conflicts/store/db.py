@@ -25,13 +25,17 @@ def check_schema_name(schema: str) -> str:
     return schema
 
 
-def connect(dsn: str, schema: str, *, autocommit: bool = False, application: str = "visit-conflicts") -> psycopg.Connection:
+def connect(
+    dsn: str, schema: str, *, autocommit: bool = False, application: str = "visit-conflicts"
+) -> psycopg.Connection:
     """A connection whose search_path is the target schema (then `public`, where extensions live)."""
     check_schema_name(schema)
     try:
         conn = psycopg.connect(dsn, autocommit=True, application_name=application)
     except psycopg.OperationalError as exc:
-        raise StoreError(f"cannot connect to PostgreSQL ({exc}); check --pg-dsn or the postgres secret") from exc
+        raise StoreError(
+            f"cannot connect to PostgreSQL ({exc}); check --pg-dsn or the postgres secret"
+        ) from exc
     conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
     conn.autocommit = autocommit
     return conn

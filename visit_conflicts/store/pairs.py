@@ -38,7 +38,16 @@ FLAG_COLUMNS = (
 KEEP_WHEN_NULL = ("AgencyContact", "ConAgencyContact")
 # Never written by detection even if a source query were to produce them (D11: preserved on update).
 NEVER_WRITTEN = frozenset(
-    {"ID", "CONFLICTID", "CreatedDate", "StatusFlag", "ResolveDate", "ResolvedBy", "UpdatedDate", "UpdateFlag"}
+    {
+        "ID",
+        "CONFLICTID",
+        "CreatedDate",
+        "StatusFlag",
+        "ResolveDate",
+        "ResolvedBy",
+        "UpdatedDate",
+        "UpdateFlag",
+    }
 )
 # A regular pair has all eight InService/PTO window columns NULL.
 INSERVICE_PTO_COLUMNS = (
@@ -69,8 +78,15 @@ class MergeCounts:
     extra: dict[str, int] = field(default_factory=dict)
 
     def add(self, other: MergeCounts) -> None:
-        for name in ("pairs_read", "inserted", "updated", "unchanged", "reopened", "new_conflicts",
-                     "duplicates_dropped"):
+        for name in (
+            "pairs_read",
+            "inserted",
+            "updated",
+            "unchanged",
+            "reopened",
+            "new_conflicts",
+            "duplicates_dropped",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, int]:
@@ -94,8 +110,15 @@ def _ident_list(columns: Sequence[str], alias: str | None = None) -> sql.Composa
 class PairWriter:
     """Writes batches of pairs (rows in `columns` order) for one run and chunk on one connection."""
 
-    def __init__(self, conn: psycopg.Connection, columns: Sequence[str], *, run_id: str, chunk: int,
-                 insert_enabled: bool = True) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        columns: Sequence[str],
+        *,
+        run_id: str,
+        chunk: int,
+        insert_enabled: bool = True,
+    ) -> None:
         missing = [k for k in KEY_COLUMNS if k not in columns]
         if missing:
             raise ValueError(f"pair columns lack the key column(s) {missing}")
@@ -123,7 +146,9 @@ class PairWriter:
                     sql.Identifier(INCOMING), cols
                 )
             )
-            self.conn.execute(sql.SQL('CREATE INDEX ON {} ("VisitID", "ConVisitID")').format(sql.Identifier(INCOMING)))
+            self.conn.execute(
+                sql.SQL('CREATE INDEX ON {} ("VisitID", "ConVisitID")').format(sql.Identifier(INCOMING))
+            )
         self._update_sql = self._build_update()
         self._insert_sql = self._build_insert()
         self._seen_sql = sql.SQL(read_sql("postgres/detect/record_seen_pairs.sql")).format(
@@ -164,15 +189,16 @@ class PairWriter:
     # -- encoding --------------------------------------------------------------------------------------
 
     def _csv_payload(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        """Bulk-encode the batch: Arrow arrays per column, then Arrow's CSV writer (C++, no per-value Python)."""
+        """Bulk-encode the batch: Arrow arrays per column, then Arrow's CSV writer (no per-value Python)."""
         arrays = []
         for i in range(len(self.columns)):
             values = [r[i] for r in rows]
             arrays.append(pa.array(values, from_pandas=False))
         table = pa.Table.from_arrays(arrays, names=list(self.columns))
         buf = io.BytesIO()
-        pacsv.write_csv(table, buf, write_options=pacsv.WriteOptions(include_header=False,
-                                                                      quoting_style="needed"))
+        pacsv.write_csv(
+            table, buf, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        )
         return buf.getvalue()
 
     # -- the merge -------------------------------------------------------------------------------------
