@@ -8,10 +8,11 @@ own transactions (D20).
 from __future__ import annotations
 
 import threading
+import time
 
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.observability import logger
+from visit_conflicts.observability import logger, record_step_metrics
 from visit_conflicts.pipeline import STEP_BY_NAME
 from visit_conflicts.steps import Resources, StepResult
 from visit_conflicts.store import ledger
@@ -36,6 +37,7 @@ def run_step(
         attempt = ledger.step_started(conn, ctx.run_id, step_name, chunk_key)
     extra = {"run_id": ctx.run_id, "step": step_name, "chunk": chunk, "attempt": attempt}
     logger.info("step started", extra=extra)
+    started = time.perf_counter()
     try:
         check_cancelled(res.cancel)
         result: StepResult = (
@@ -52,4 +54,5 @@ def run_step(
             conn, ctx.run_id, step_name, status=result.status, counts=result.counts, chunk=chunk_key
         )
     logger.info("step finished", extra={**extra, "counts": result.counts})
+    record_step_metrics(step_name, result.counts, time.perf_counter() - started)
     return result

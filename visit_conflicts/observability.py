@@ -28,3 +28,15 @@ def bind(**keys: object) -> None:
 
 def set_level(level: str) -> None:
     logger.setLevel(level.upper())
+
+
+def record_step_metrics(step: str, counts: dict[str, object], seconds: float) -> None:
+    """Step duration and numeric counts as CloudWatch metrics (flushed by the adapter)."""
+    if not _in_aws:
+        return  # locally the report carries the same numbers; EMF lines would only clutter stdout
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name=f"{step}.seconds", unit=MetricUnit.Seconds, value=seconds)
+    for key, value in counts.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            metrics.add_metric(name=f"{step}.{key}", unit=MetricUnit.Count, value=value)

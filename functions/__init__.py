@@ -1,0 +1,1 @@
+"""Lambda adapters: parse the event, build the run context, call one step, return a small result."""

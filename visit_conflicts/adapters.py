@@ -1,0 +1,60 @@
+"""What the Lambda handlers and the Fargate entrypoint share: turning a state-machine payload into
+parameters, a run context and database resources.
+
+The payload carries only ids, the run context, parameter overrides, the chunk list and small
+summaries (never credentials, never bulk results). Credentials come from Secrets Manager; the secret
+names come from the environment's config file.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from visit_conflicts.config import Params, load_params
+from visit_conflicts.context import RunContext
+from visit_conflicts.secrets import AwsSecrets, EnvSecrets, SecretsProvider, postgres_dsn
+from visit_conflicts.steps import Resources
+
+
+def environment() -> str:
+    return os.environ.get("VC_ENVIRONMENT", "local")
+
+
+def params_from_event(event: dict[str, Any]) -> Params:
+    """D3: the environment's config plus the execution input's overrides, validated."""
+    overrides = event.get("params") or {}
+    if not isinstance(overrides, dict):
+        from visit_conflicts.config import ConfigError
+
+        raise ConfigError("params: the execution input's 'params' must be a JSON object")
+    return load_params(environment(), overrides)
+
+
+def secrets_provider() -> SecretsProvider:
+    in_aws = bool(
+        os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
+    )
+    return AwsSecrets() if in_aws else EnvSecrets()
+
+
+def resources(params: Params, provider: SecretsProvider | None = None) -> Resources:
+    provider = provider or secrets_provider()
+    pg = provider.get(params.target.secret_name)
+    source_dir = os.environ.get("VC_SOURCE_DIR")  # local emulation only; unset in AWS
+    credentials = None if source_dir else provider.get(params.source.secret_name)
+    from pathlib import Path
+
+    return Resources(
+        pg_dsn=postgres_dsn(pg),
+        schema=params.target.schema_name,
+        source_dir=Path(source_dir) if source_dir else None,
+        snowflake_credentials=credentials,
+    )
+
+
+def context_from_event(event: dict[str, Any]) -> RunContext:
+    try:
+        return RunContext.from_json(event["context"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"the payload has no valid run context ({exc}); was preflight skipped?") from None
