@@ -4,6 +4,7 @@ executions that ended outside the state machine's control (D19). Input: {"run_id
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -19,10 +20,8 @@ def _error_text(event: dict[str, Any]) -> str | None:
     if isinstance(error, dict):
         # Step Functions catch output: {"Error": ..., "Cause": ...}
         cause = error.get("Cause")
-        try:
+        with contextlib.suppress(json.JSONDecodeError):
             cause = json.loads(cause).get("errorMessage", cause) if isinstance(cause, str) else cause
-        except json.JSONDecodeError:
-            pass
         return f"{error.get('Error', 'Error')}: {cause}"
     return str(error)
 
