@@ -65,12 +65,13 @@ STEPS: tuple[Step, ...] = (
         timeout_seconds=3600,
         writes=("payer_provider_reminders", "conflictlog_staging", "payers"),
     ),
+    # Fargate, not Lambda: plan materialises the scope keys (millions of groups at full volume).
     Step(
         "plan",
-        "lambda",
+        "fargate",
         "delta scope (groups) and its split into chunks",
         retry=_TRANSIENT,
-        timeout_seconds=900,
+        timeout_seconds=1800,
     ),
     Step(
         "detect",

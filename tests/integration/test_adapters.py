@@ -10,7 +10,6 @@ import pytest
 
 from containers import entrypoint
 from functions import cleanup as cleanup_fn
-from functions import plan as plan_fn
 from functions import preflight as preflight_fn
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.source.schema import create_source_schema
@@ -45,8 +44,8 @@ def test_payload_flows_through_handlers_and_entrypoint(
     assert out["chunks"] == [0, 1] and out["run_id"] == "exec-1"
     assert "dsn" not in json.dumps(out) and pg_server_dsn not in json.dumps(out)
     payload = {"run_id": "exec-1", "context": out["context"], "params": out["params"]}
-    assert plan_fn.handler(payload, _LambdaContext())["status"] == "succeeded"
     monkeypatch.setenv("VC_PAYLOAD", json.dumps(payload))
+    assert entrypoint.main(["plan"]) == 0
     assert entrypoint.main(["detect", "--chunk", "0"]) == 0
     assert entrypoint.main(["detect", "--chunk", "1"]) == 0
     assert entrypoint.main(["finalize"]) == 0
