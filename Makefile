@@ -8,6 +8,8 @@ DEMO_SCALE ?= 0.002
 DEMO_SEED ?= 7
 SOURCE_DIR := .local/snowflake
 CLI := $(PY) -m visit_conflicts
+# The CDK's jsii runtime prints an end-of-life banner on Node 20 (infra tests, mypy over them).
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: demo test venv pg-cron lint typecheck unit clean bench
 
@@ -33,7 +35,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy visit_conflicts tests bench
+	$(VENV)/bin/mypy visit_conflicts tests bench app.py infra
 
 test: venv pg-cron lint typecheck
 	$(VENV)/bin/pytest -n 2 -q
