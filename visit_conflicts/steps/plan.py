@@ -24,6 +24,7 @@ def scope_of(ctx: RunContext, params: Params, chunk: int | None) -> DetectionSco
         cutoff=ctx.cutoff,
         chunk=chunk,
         chunks=params.chunks,
+        time_zone=params.business_timezone,
     )
 
 

@@ -1,0 +1,719 @@
+-- Conflict pairs of one chunk (ARCHITECTURE "Data flow inside a detect chunk"): base visits of the
+-- chunk's delta groups (VC_DELTA_GROUP, built by create_delta_group.sql) with their dimension rows ->
+-- self-join of every group in both orientations (D4) -> the seven rules (detection.md 3.1-3.7 with
+-- D5-D7) -> at least one flag 'Y' -> cross-state filter (detection.md 4). Output: one row per ordered
+-- pair key (D8), named exactly as the conflictvisitmaps columns (CONFLICTID is assigned on the
+-- PostgreSQL side). Run parameters are bound literals (D1); reference data comes from the session
+-- tables VC_EXCLUDED_PROVIDER, VC_MPH_BAND and VC_DISTANCE_SETTING. Source TIMESTAMP_TZ values become
+-- wall-clock TIMESTAMP_NTZ in the business time zone (time_zone), and the rules compare those.
+--
+-- Written in the subset of Snowflake SQL that the local emulation also runs: no geo functions (the
+-- great-circle distance is plain trigonometry), no engine-specific parsing functions.
+WITH caregiver AS (
+    -- D8: one row per caregiver id among rows with a usable SSN (smallest application id first).
+    SELECT
+        "Caregiver Id" AS caregiver_id,
+        TRIM("SSN") AS ssn,
+        "Caregiver Code" AS caregiver_code,
+        "Caregiver Fullname" AS caregiver_fullname,
+        "Caregiver Firstname" AS caregiver_firstname,
+        "Caregiver Lastname" AS caregiver_lastname,
+        "Status" AS caregiver_status
+    FROM DIMCAREGIVER
+    WHERE TRIM("SSN") <> ''
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY "Caregiver Id"
+        ORDER BY "Application Caregiver Id" NULLS LAST, TRIM("SSN"), "Caregiver Code" NULLS LAST,
+            "Caregiver Fullname" NULLS LAST, "Status" NULLS LAST
+    ) = 1
+),
+provider AS (
+    -- Active, non-demo providers only (legacy INNER join); D8: one row per provider id.
+    SELECT
+        "Provider Id" AS provider_id,
+        "Provider Name" AS provider_name,
+        "Phone Number 1" AS phone_number,
+        "Federal Tax Number" AS federal_tax_number,
+        "Address State" AS address_state
+    FROM DIMPROVIDER
+    WHERE "Is Active" = TRUE AND "Is Demo" = FALSE
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY "Provider Id"
+        ORDER BY "Application Provider Id" NULLS LAST, "Provider Name" NULLS LAST,
+            "Phone Number 1" NULLS LAST, "Federal Tax Number" NULLS LAST, "Address State" NULLS LAST
+    ) = 1
+),
+scope_visit AS (
+    -- Every usable visit of the chunk's groups, delta or not (D4). Unusable rows are skipped here and
+    -- counted by count_skipped_rows.sql (D23). D8: one row per visit id (latest update first).
+    SELECT
+        LOWER(cr."Visit Id") AS visit_id,
+        cr."Application Visit Id" AS app_visit_id,
+        cr."Provider Id" AS provider_id,
+        cr."Application Provider Id" AS app_provider_id,
+        cr."Visit Date" AS visit_date,
+        cr."Scheduled Start Time" AS sch_start,
+        cr."Scheduled End Time" AS sch_end,
+        cr."Visit Start Time" AS visit_start,
+        cr."Visit End Time" AS visit_end,
+        cr."Call In Time" AS call_in_time,
+        cr."Call Out Time" AS call_out_time,
+        cr."Call In GPS Coordinates" AS call_in_gps,
+        cr."Call Out GPS Coordinates" AS call_out_gps,
+        cr."Call Out Device Type" AS call_out_device_type,
+        cr."Caregiver Id" AS caregiver_id,
+        cr."Application Caregiver Id" AS app_caregiver_id,
+        cr."Office Id" AS office_id,
+        cr."Application Office Id" AS app_office_id,
+        cr."Patient Id" AS patient_id,
+        cr."Application Patient Id" AS app_patient_id,
+        cr."Provider Patient Id" AS provider_patient_id,
+        cr."Application Provider Patient Id" AS app_provider_patient_id,
+        cr."Payer Patient Id" AS payer_patient_id,
+        cr."Application Payer Patient Id" AS app_payer_patient_id,
+        cr."Payer Id" AS payer_id,
+        cr."Application Payer Id" AS app_payer_id,
+        cr."Contract Id" AS contract_id,
+        cr."Application Contract Id" AS app_contract_id,
+        cr."Service Code Id" AS service_code_id,
+        cr."Bill Type" AS bill_type,
+        cr."Billed" AS billed,
+        cr."Billed Hours" AS billed_hours,
+        cr."Billed Rate" AS billed_rate,
+        cr."Total Billed Amount" AS total_billed_amount,
+        cr."Bill Rate Non-Billed" AS bill_rate_non_billed,
+        cr."Invoice Date" AS invoice_date,
+        cr."Is Missed" AS is_missed,
+        cr."Missed Visit Reason" AS missed_visit_reason,
+        cr."Visit Updated Timestamp" AS visit_updated,
+        cr."Visit Updated User Id" AS visit_updated_user_id,
+        cg.ssn,
+        cg.caregiver_code,
+        cg.caregiver_fullname,
+        cg.caregiver_firstname,
+        cg.caregiver_lastname,
+        cg.caregiver_status,
+        p.provider_name,
+        p.phone_number,
+        p.federal_tax_number,
+        p.address_state AS provider_address_state
+    FROM FACTVISITCALLPERFORMANCE_CR cr
+    JOIN caregiver cg ON cg.caregiver_id = cr."Caregiver Id"
+    JOIN VC_DELTA_GROUP dg ON dg.visit_date = CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) AND dg.ssn = cg.ssn
+    JOIN provider p ON p.provider_id = cr."Provider Id"
+    -- The raw range (one day of margin for any zone offset) lets Snowflake prune micro-partitions;
+    -- the converted date decides.
+    WHERE cr."Visit Date" >= DATEADD(day, -1, CAST(%(window_start)s AS DATE))
+      AND cr."Visit Date" < DATEADD(day, 2, CAST(%(window_end)s AS DATE))
+      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
+      AND LOWER(cr."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
+      AND REGEXP_LIKE(cr."Visit Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
+      AND TRY_CAST(CAST(cr."Application Visit Id" AS VARCHAR) AS BIGINT) IS NOT NULL
+      AND REGEXP_LIKE(cr."Provider Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
+      AND NOT COALESCE(cr."Scheduled End Time" < cr."Scheduled Start Time", FALSE)
+      AND NOT COALESCE(cr."Visit End Time" < cr."Visit Start Time", FALSE)
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY LOWER(cr."Visit Id")
+        ORDER BY cr."Visit Updated Timestamp" DESC NULLS LAST, cr."Application Visit Id" NULLS LAST,
+            cr."Provider Id", cr."Scheduled Start Time" NULLS LAST, cr."Scheduled End Time" NULLS LAST,
+            cr."Visit Start Time" NULLS LAST, cr."Visit End Time" NULLS LAST
+    ) = 1
+),
+scope_patient_id AS (
+    SELECT provider_patient_id AS patient_id FROM scope_visit
+    UNION
+    SELECT payer_patient_id AS patient_id FROM scope_visit
+),
+office AS (
+    SELECT "Office Id" AS office_id, "Office Name" AS office_name
+    FROM DIMOFFICE
+    WHERE "Is Active" = TRUE AND "Office Id" IN (SELECT office_id FROM scope_visit)
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY "Office Id" ORDER BY "Application Office Id" NULLS LAST, "Office Name" NULLS LAST
+    ) = 1
+),
+patient AS (
+    SELECT
+        "Patient Id" AS patient_id,
+        "Admission Id" AS admission_id,
+        "Patient Name" AS patient_name,
+        "Patient Firstname" AS patient_firstname,
+        "Patient Lastname" AS patient_lastname,
+        "Medicaid Number" AS medicaid_number,
+        "Status" AS patient_status
+    FROM DIMPATIENT
+    WHERE "Patient Id" IN (SELECT patient_id FROM scope_patient_id)
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY "Patient Id"
+        ORDER BY "Admission Id" NULLS LAST, "Patient Name" NULLS LAST, "Medicaid Number" NULLS LAST,
+            "Status" NULLS LAST
+    ) = 1
+),
+patient_address AS (
+    -- The patient's latest primary GPS address (legacy DPAD_*); D8 breaks ties by the smallest id.
+    SELECT
+        "Patient Id" AS patient_id,
+        "Patient Address Id" AS patient_address_id,
+        "Application Patient Address Id" AS app_patient_address_id,
+        "Address Line 1" AS address_line_1,
+        "Address Line 2" AS address_line_2,
+        "City" AS city,
+        "Address State" AS address_state,
+        "Zip Code" AS zip_code,
+        "County" AS county,
+        CAST("Longitude" AS DOUBLE) AS longitude,
+        CAST("Latitude" AS DOUBLE) AS latitude
+    FROM DIMPATIENTADDRESS
+    WHERE "Primary Address" = TRUE
+      AND POSITION('GPS' IN "Address Type") > 0
+      AND "Patient Id" IN (SELECT patient_id FROM scope_patient_id)
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY "Patient Id"
+        ORDER BY "Application Created UTC Timestamp" DESC NULLS LAST,
+            "Application Patient Address Id" NULLS LAST, "Patient Address Id" NULLS LAST
+    ) = 1
+),
+payer AS (
+    SELECT "Payer Id" AS payer_id, "Payer Name" AS payer_name, "Payer State" AS payer_state
+    FROM DIMPAYER
+    WHERE "Is Active" = TRUE AND "Is Demo" = FALSE AND "Payer Id" IN (SELECT payer_id FROM scope_visit)
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY "Payer Id" ORDER BY "Payer Name" NULLS LAST, "Payer State" NULLS LAST
+    ) = 1
+),
+contract AS (
+    SELECT "Contract Id" AS contract_id, "Contract Name" AS contract_name
+    FROM DIMCONTRACT
+    WHERE "Is Active" = TRUE AND "Contract Id" IN (SELECT contract_id FROM scope_visit)
+    QUALIFY ROW_NUMBER() OVER (PARTITION BY "Contract Id" ORDER BY "Contract Name" NULLS LAST) = 1
+),
+service_code AS (
+    SELECT
+        "Service Code Id" AS service_code_id,
+        "Application Service Code Id" AS app_service_code_id,
+        "Service Code" AS service_code
+    FROM DIMSERVICECODE
+    WHERE "Service Code Id" IN (SELECT service_code_id FROM scope_visit)
+    QUALIFY ROW_NUMBER() OVER (
+        PARTITION BY "Service Code Id"
+        ORDER BY "Application Service Code Id" NULLS LAST, "Service Code" NULLS LAST
+    ) = 1
+),
+app_user AS (
+    SELECT "User Id" AS user_id, "User Fullname" AS user_fullname
+    FROM DIMUSER
+    WHERE "User Id" IN (SELECT visit_updated_user_id FROM scope_visit)
+    QUALIFY ROW_NUMBER() OVER (PARTITION BY "User Id" ORDER BY "User Fullname" NULLS LAST) = 1
+),
+located_visit AS (
+    -- D6: GPS text with '"' removed, split on ','; element 0 = latitude, element 1 = longitude.
+    SELECT
+        sv.*,
+        TRY_CAST(TRIM(SPLIT_PART(REPLACE(sv.call_out_gps, '"', ''), ',', 1)) AS DOUBLE) AS out_lat,
+        TRY_CAST(TRIM(SPLIT_PART(REPLACE(sv.call_out_gps, '"', ''), ',', 2)) AS DOUBLE) AS out_lon,
+        TRY_CAST(TRIM(SPLIT_PART(REPLACE(sv.call_in_gps, '"', ''), ',', 1)) AS DOUBLE) AS in_lat,
+        TRY_CAST(TRIM(SPLIT_PART(REPLACE(sv.call_in_gps, '"', ''), ',', 2)) AS DOUBLE) AS in_lon,
+        o.office_name,
+        pp.admission_id AS p_admission_id,
+        pp.patient_name AS p_patient_name,
+        pp.patient_firstname AS p_patient_firstname,
+        pp.patient_lastname AS p_patient_lastname,
+        pp.medicaid_number AS p_medicaid_number,
+        pp.patient_status AS p_patient_status,
+        ap.patient_address_id AS p_patient_address_id,
+        ap.app_patient_address_id AS p_app_patient_address_id,
+        ap.address_line_1 AS p_address_line_1,
+        ap.address_line_2 AS p_address_line_2,
+        ap.city AS p_city,
+        ap.address_state AS p_address_state,
+        ap.zip_code AS p_zip_code,
+        ap.county AS p_county,
+        ap.latitude AS addr_lat,
+        ap.longitude AS addr_lon,
+        pa.admission_id AS pa_admission_id,
+        pa.patient_name AS pa_patient_name,
+        pa.patient_firstname AS pa_patient_firstname,
+        pa.patient_lastname AS pa_patient_lastname,
+        pa.medicaid_number AS pa_medicaid_number,
+        pa.patient_status AS pa_patient_status,
+        apa.patient_address_id AS pa_patient_address_id,
+        apa.app_patient_address_id AS pa_app_patient_address_id,
+        apa.address_line_1 AS pa_address_line_1,
+        apa.address_line_2 AS pa_address_line_2,
+        apa.city AS pa_city,
+        apa.address_state AS pa_address_state,
+        apa.zip_code AS pa_zip_code,
+        apa.county AS pa_county,
+        py.payer_name,
+        py.payer_state,
+        ct.contract_name,
+        sc.service_code_id AS dim_service_code_id,
+        sc.app_service_code_id,
+        sc.service_code,
+        u.user_fullname
+    FROM scope_visit sv
+    LEFT JOIN office o ON o.office_id = sv.office_id
+    LEFT JOIN patient pp ON pp.patient_id = sv.provider_patient_id
+    LEFT JOIN patient_address ap ON ap.patient_id = pp.patient_id
+    LEFT JOIN patient pa ON pa.patient_id = sv.payer_patient_id
+    LEFT JOIN patient_address apa ON apa.patient_id = pa.patient_id
+    LEFT JOIN payer py ON py.payer_id = sv.payer_id
+    LEFT JOIN contract ct ON ct.contract_id = sv.contract_id
+    LEFT JOIN service_code sc ON sc.service_code_id = sv.service_code_id
+    LEFT JOIN app_user u ON u.user_id = sv.visit_updated_user_id
+),
+stated_visit AS (
+    -- Cross-state normalisation (detection.md 4): norm(s) = NULLIF(UPPER(TRIM(s)), '').
+    SELECT
+        lv.*,
+        NULLIF(UPPER(TRIM(lv.p_address_state)), '') AS p_state_norm,
+        NULLIF(UPPER(TRIM(lv.pa_address_state)), '') AS pa_state_norm,
+        NULLIF(UPPER(TRIM(lv.provider_address_state)), '') AS provider_state_norm
+    FROM located_visit lv
+),
+base_visit AS (
+    -- One row per usable visit with its conflictvisitmaps attributes (un-prefixed names) and the
+    -- internal columns the rules need. Ids are lower-case uuid text (NULL when not a uuid), app ids
+    -- integers (NULL when not numeric), timestamps wall-clock TIMESTAMP_NTZ.
+    SELECT
+        sv.ssn AS "SSN",
+        LOWER(sv.provider_id) AS "ProviderID",
+        TRY_CAST(CAST(sv.app_provider_id AS VARCHAR) AS BIGINT) AS "AppProviderID",
+        sv.provider_name AS "ProviderName",
+        sv.visit_id AS "VisitID",
+        TRY_CAST(CAST(sv.app_visit_id AS VARCHAR) AS BIGINT) AS "AppVisitID",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_date) AS DATE) AS "VisitDate",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.sch_start) AS TIMESTAMP_NTZ) AS "SchStartTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.sch_end) AS TIMESTAMP_NTZ) AS "SchEndTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_start) AS TIMESTAMP_NTZ) AS "VisitStartTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_end) AS TIMESTAMP_NTZ) AS "VisitEndTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.call_in_time) AS TIMESTAMP_NTZ) AS "EVVStartTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.call_out_time) AS TIMESTAMP_NTZ) AS "EVVEndTime",
+        IFF(REGEXP_LIKE(sv.caregiver_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(sv.caregiver_id), NULL) AS "CaregiverID",
+        TRY_CAST(CAST(sv.app_caregiver_id AS VARCHAR) AS BIGINT) AS "AppCaregiverID",
+        sv.caregiver_code AS "AideCode",
+        sv.caregiver_fullname AS "AideName",
+        sv.caregiver_firstname AS "AideFName",
+        sv.caregiver_lastname AS "AideLName",
+        sv.ssn AS "AideSSN",
+        sv.caregiver_status AS "AideStatus",
+        IFF(REGEXP_LIKE(sv.office_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(sv.office_id), NULL) AS "OfficeID",
+        TRY_CAST(CAST(sv.app_office_id AS VARCHAR) AS BIGINT) AS "AppOfficeID",
+        sv.office_name AS "Office",
+        IFF(REGEXP_LIKE(sv.patient_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(sv.patient_id), NULL) AS "PatientID",
+        TRY_CAST(CAST(sv.app_patient_id AS VARCHAR) AS BIGINT) AS "AppPatientID",
+        -- D6 priority: call-out GPS, then call-in GPS, then the provider-side patient's address; a
+        -- source counts only when both numbers parse and lie in [-90, 90] / [-180, 180].
+        CASE
+            WHEN sv.out_lat BETWEEN -90 AND 90 AND sv.out_lon BETWEEN -180 AND 180 THEN sv.out_lon
+            WHEN sv.in_lat BETWEEN -90 AND 90 AND sv.in_lon BETWEEN -180 AND 180 THEN sv.in_lon
+            WHEN sv.addr_lat BETWEEN -90 AND 90 AND sv.addr_lon BETWEEN -180 AND 180 THEN sv.addr_lon
+        END AS "PLongitude",
+        CASE
+            WHEN sv.out_lat BETWEEN -90 AND 90 AND sv.out_lon BETWEEN -180 AND 180 THEN sv.out_lat
+            WHEN sv.in_lat BETWEEN -90 AND 90 AND sv.in_lon BETWEEN -180 AND 180 THEN sv.in_lat
+            WHEN sv.addr_lat BETWEEN -90 AND 90 AND sv.addr_lon BETWEEN -180 AND 180 THEN sv.addr_lat
+        END AS "PLatitude",
+        IFF(REGEXP_LIKE(sv.payer_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(sv.payer_id), NULL) AS "PayerID",
+        TRY_CAST(CAST(sv.app_payer_id AS VARCHAR) AS BIGINT) AS "AppPayerID",
+        COALESCE(sv.payer_name, sv.contract_name) AS "Contract",
+        sv.payer_state AS "PayerState",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.invoice_date) AS TIMESTAMP_NTZ) AS "BilledDate",
+        CAST(sv.billed_hours AS DOUBLE) AS "BilledHours",
+        sv.billed AS "Billed",
+        CAST(sv.billed_rate AS DOUBLE) AS "BilledRate",
+        CAST(sv.total_billed_amount AS DOUBLE) AS "TotalBilledAmount",
+        CAST(sv.bill_rate_non_billed AS DOUBLE) AS "BillRateNonBilled",
+        CAST(CASE WHEN sv.billed = 'yes' THEN sv.billed_rate ELSE sv.bill_rate_non_billed END AS DOUBLE) AS "BillRateBoth",
+        IFF(REGEXP_LIKE(sv.dim_service_code_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(sv.dim_service_code_id), NULL) AS "ServiceCodeID",
+        TRY_CAST(CAST(sv.app_service_code_id AS VARCHAR) AS BIGINT) AS "AppServiceCodeID",
+        sv.bill_type AS "RateType",
+        sv.service_code AS "ServiceCode",
+        CAST(sv.is_missed AS BOOLEAN) AS "IsMissed",
+        sv.missed_visit_reason AS "MissedVisitReason",
+        sv.call_out_device_type AS "EVVType",
+        sv.phone_number AS "AgencyPhone",
+        sv.user_fullname AS "LastUpdatedBy",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_updated) AS TIMESTAMP_NTZ) AS "LastUpdatedDate",
+        CASE
+            WHEN CAST(sv.app_payer_id AS VARCHAR) = '0' AND CAST(sv.app_contract_id AS VARCHAR) <> '0' THEN 'Internal'
+            WHEN CAST(sv.app_payer_id AS VARCHAR) <> '0' AND CAST(sv.app_contract_id AS VARCHAR) <> '0' THEN 'UPR'
+            WHEN CAST(sv.app_payer_id AS VARCHAR) <> '0' AND CAST(sv.app_contract_id AS VARCHAR) = '0' THEN 'Payer'
+        END AS "ContractType",
+        sv.federal_tax_number AS "FederalTaxNumber",
+        IFF(REGEXP_LIKE(sv.provider_patient_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(sv.provider_patient_id), NULL) AS "P_PatientID",
+        TRY_CAST(CAST(sv.app_provider_patient_id AS VARCHAR) AS BIGINT) AS "P_AppPatientID",
+        sv.p_admission_id AS "P_PAdmissionID",
+        sv.p_patient_name AS "P_PName",
+        sv.p_patient_firstname AS "P_PFName",
+        sv.p_patient_lastname AS "P_PLName",
+        sv.p_medicaid_number AS "P_PMedicaidNumber",
+        sv.p_patient_status AS "P_PStatus",
+        IFF(REGEXP_LIKE(sv.p_patient_address_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(sv.p_patient_address_id), NULL) AS "P_PAddressID",
+        TRY_CAST(CAST(sv.p_app_patient_address_id AS VARCHAR) AS BIGINT) AS "P_PAppAddressID",
+        sv.p_address_line_1 AS "P_PAddressL1",
+        sv.p_address_line_2 AS "P_PAddressL2",
+        sv.p_city AS "P_PCity",
+        sv.p_address_state AS "P_PAddressState",
+        sv.p_zip_code AS "P_PZipCode",
+        sv.p_county AS "P_PCounty",
+        IFF(REGEXP_LIKE(sv.payer_patient_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(sv.payer_patient_id), NULL) AS "PA_PatientID",
+        TRY_CAST(CAST(sv.app_payer_patient_id AS VARCHAR) AS BIGINT) AS "PA_AppPatientID",
+        sv.pa_admission_id AS "PA_PAdmissionID",
+        sv.pa_patient_name AS "PA_PName",
+        sv.pa_patient_firstname AS "PA_PFName",
+        sv.pa_patient_lastname AS "PA_PLName",
+        sv.pa_medicaid_number AS "PA_PMedicaidNumber",
+        sv.pa_patient_status AS "PA_PStatus",
+        IFF(REGEXP_LIKE(sv.pa_patient_address_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(sv.pa_patient_address_id), NULL) AS "PA_PAddressID",
+        TRY_CAST(CAST(sv.pa_app_patient_address_id AS VARCHAR) AS BIGINT) AS "PA_PAppAddressID",
+        sv.pa_address_line_1 AS "PA_PAddressL1",
+        sv.pa_address_line_2 AS "PA_PAddressL2",
+        sv.pa_city AS "PA_PCity",
+        sv.pa_address_state AS "PA_PAddressState",
+        sv.pa_zip_code AS "PA_PZipCode",
+        sv.pa_county AS "PA_PCounty",
+        -- Cross-state sides (detection.md 4): the two patient-address states mapped to codes; when
+        -- both are blank, the provider's state stands for both.
+        CASE
+            WHEN sv.p_state_norm IS NULL AND sv.pa_state_norm IS NULL THEN sv.provider_state_norm
+            ELSE CASE sv.p_state_norm
+                WHEN 'MISSISSIPPI' THEN 'MS' WHEN 'NEW YORK' THEN 'NY'
+                WHEN 'PENNSYLVANIA' THEN 'PA' WHEN 'LONG ISLAND' THEN 'LI'
+                ELSE sv.p_state_norm
+            END
+        END AS p_final_state,
+        CASE
+            WHEN sv.p_state_norm IS NULL AND sv.pa_state_norm IS NULL THEN sv.provider_state_norm
+            ELSE CASE sv.pa_state_norm
+                WHEN 'MISSISSIPPI' THEN 'MS' WHEN 'NEW YORK' THEN 'NY'
+                WHEN 'PENNSYLVANIA' THEN 'PA' WHEN 'LONG ISLAND' THEN 'LI'
+                ELSE sv.pa_state_norm
+            END
+        END AS pa_final_state
+    FROM stated_visit sv
+),
+pair AS (
+    -- D4: every ordered pair of a group whose providers differ, in both orientations.
+    SELECT
+        v1."VisitID" AS visit_id,
+        v2."VisitID" AS con_visit_id,
+        v1."SchStartTime" AS ss1, v1."SchEndTime" AS se1,
+        v1."VisitStartTime" AS vs1, v1."VisitEndTime" AS ve1,
+        v2."SchStartTime" AS ss2, v2."SchEndTime" AS se2,
+        v2."VisitStartTime" AS vs2, v2."VisitEndTime" AS ve2,
+        v1."PLatitude" AS lat1, v1."PLongitude" AS lon1,
+        v2."PLatitude" AS lat2, v2."PLongitude" AS lon2,
+        v1.p_final_state AS p_final1, v1.pa_final_state AS pa_final1,
+        v2.p_final_state AS p_final2, v2.pa_final_state AS pa_final2
+    FROM base_visit v1
+    JOIN base_visit v2
+      ON v2."VisitDate" = v1."VisitDate"
+     AND v2."SSN" = v1."SSN"
+     AND v2."ProviderID" <> v1."ProviderID"
+     AND v2."VisitID" <> v1."VisitID"
+),
+pair_state AS (
+    -- Visit states (detection.md 3.0): unstarted = no actual times, completed = both actual times.
+    SELECT
+        p.*,
+        (p.vs1 IS NULL AND p.ve1 IS NULL) AS unstarted1,
+        (p.vs1 IS NOT NULL AND p.ve1 IS NOT NULL) AS completed1,
+        (p.vs2 IS NULL AND p.ve2 IS NULL) AS unstarted2,
+        (p.vs2 IS NOT NULL AND p.ve2 IS NOT NULL) AS completed2,
+        SIN((RADIANS(p.lat2) - RADIANS(p.lat1)) / 2) AS half_dlat_sin,
+        SIN((RADIANS(p.lon2) - RADIANS(p.lon1)) / 2) AS half_dlon_sin,
+        COS(RADIANS(p.lat1)) AS lat1_cos,
+        COS(RADIANS(p.lat2)) AS lat2_cos
+    FROM pair p
+),
+pair_metric AS (
+    -- D7: great-circle miles on a sphere of radius 6,371,008.8 m (haversine in plain arithmetic),
+    -- times the distance multiplier, rounded to 2 decimals; the minute gap between the end of the
+    -- earlier completed visit and the start of the later one (0 when the actual intervals overlap).
+    SELECT
+        ps.*,
+        CASE
+            WHEN ps.lat1 IS NOT NULL AND ps.lon1 IS NOT NULL AND ps.lat2 IS NOT NULL AND ps.lon2 IS NOT NULL
+            THEN ROUND(
+                2 * 6371008.8 * ASIN(LEAST(1, SQRT(
+                    ps.half_dlat_sin * ps.half_dlat_sin
+                    + ps.lat1_cos * ps.lat2_cos * ps.half_dlon_sin * ps.half_dlon_sin
+                ))) / 1609.344 * ds.extra_distance_per,
+                2
+            )
+        END AS distance_miles,
+        CASE
+            WHEN ps.completed1 AND ps.completed2 THEN
+                CASE
+                    WHEN ps.ve1 <= ps.vs2 THEN FLOOR(DATEDIFF(second, ps.ve1, ps.vs2) / 60)
+                    WHEN ps.ve2 <= ps.vs1 THEN FLOOR(DATEDIFF(second, ps.ve2, ps.vs1) / 60)
+                    ELSE 0
+                END
+        END AS minute_gap
+    FROM pair_state ps
+    CROSS JOIN VC_DISTANCE_SETTING ds
+),
+pair_speed AS (
+    -- D7: bands are [lo, hi), the first matching band by rank wins, the last band also covers every
+    -- longer distance. A pair without a band (or without a distance) keeps a NULL speed.
+    SELECT pm.*, b.mph
+    FROM pair_metric pm
+    LEFT JOIN VC_MPH_BAND b
+      ON (b.lo <= pm.distance_miles AND pm.distance_miles < b.hi)
+      OR (b.is_last AND pm.distance_miles >= b.hi)
+    QUALIFY ROW_NUMBER() OVER (PARTITION BY pm.visit_id, pm.con_visit_id ORDER BY b.band_rank) = 1
+),
+pair_flag AS (
+    -- Rules 1-7 (detection.md 3.1-3.7, D5: strict overlap, NULL means 'N', per orientation).
+    SELECT
+        sp.visit_id,
+        sp.con_visit_id,
+        sp.minute_gap,
+        CAST(sp.distance_miles AS DOUBLE) AS distance_miles,
+        CAST(sp.mph AS DOUBLE) AS mph,
+        CAST(ROUND(sp.distance_miles / NULLIF(sp.mph, 0) * 60, 2) AS DOUBLE) AS eta_minutes,
+        sp.p_final1, sp.pa_final1, sp.p_final2, sp.pa_final2,
+        CASE WHEN sp.unstarted1 AND sp.unstarted2 AND sp.ss1 = sp.ss2 AND sp.se1 = sp.se2
+            THEN 'Y' ELSE 'N' END AS "SameSchTimeFlag",
+        CASE WHEN sp.completed1 AND sp.completed2 AND sp.vs1 = sp.vs2 AND sp.ve1 = sp.ve2
+            THEN 'Y' ELSE 'N' END AS "SameVisitTimeFlag",
+        CASE WHEN sp.unstarted1 AND sp.completed2 AND sp.ss1 = sp.vs2 AND sp.se1 = sp.ve2
+            THEN 'Y' ELSE 'N' END AS "SchAndVisitTimeSameFlag",
+        CASE WHEN sp.unstarted1 AND sp.unstarted2 AND sp.ss1 < sp.se2 AND sp.se1 > sp.ss2
+                AND NOT (sp.ss1 = sp.ss2 AND sp.se1 = sp.se2)
+            THEN 'Y' ELSE 'N' END AS "SchOverAnotherSchTimeFlag",
+        CASE WHEN sp.completed1 AND sp.completed2 AND sp.vs1 < sp.ve2 AND sp.ve1 > sp.vs2
+                AND NOT (sp.vs1 = sp.vs2 AND sp.ve1 = sp.ve2)
+            THEN 'Y' ELSE 'N' END AS "VisitTimeOverAnotherVisitTimeFlag",
+        CASE WHEN sp.unstarted1 AND sp.completed2 AND sp.ss1 < sp.ve2 AND sp.se1 > sp.vs2
+                AND NOT (sp.ss1 = sp.vs2 AND sp.se1 = sp.ve2)
+            THEN 'Y' ELSE 'N' END AS "SchTimeOverVisitTimeFlag",
+        CASE WHEN sp.completed1 AND sp.completed2
+                AND sp.lat1 IS NOT NULL AND sp.lon1 IS NOT NULL AND sp.lat2 IS NOT NULL AND sp.lon2 IS NOT NULL
+                AND sp.minute_gap > 0
+                AND ROUND(sp.distance_miles / NULLIF(sp.mph, 0) * 60, 2) > sp.minute_gap
+            THEN 'Y' ELSE 'N' END AS "DistanceFlag"
+    FROM pair_speed sp
+)
+SELECT
+    v1."SSN" AS "SSN",
+    v1."ProviderID" AS "ProviderID",
+    v1."AppProviderID" AS "AppProviderID",
+    v1."ProviderName" AS "ProviderName",
+    v1."VisitID" AS "VisitID",
+    v1."AppVisitID" AS "AppVisitID",
+    v2."ProviderID" AS "ConProviderID",
+    v2."AppProviderID" AS "ConAppProviderID",
+    v2."ProviderName" AS "ConProviderName",
+    v2."VisitID" AS "ConVisitID",
+    v2."AppVisitID" AS "ConAppVisitID",
+    v1."VisitDate" AS "VisitDate",
+    v1."SchStartTime" AS "SchStartTime",
+    v1."SchEndTime" AS "SchEndTime",
+    v2."SchStartTime" AS "ConSchStartTime",
+    v2."SchEndTime" AS "ConSchEndTime",
+    v1."VisitStartTime" AS "VisitStartTime",
+    v1."VisitEndTime" AS "VisitEndTime",
+    v2."VisitStartTime" AS "ConVisitStartTime",
+    v2."VisitEndTime" AS "ConVisitEndTime",
+    v1."EVVStartTime" AS "EVVStartTime",
+    v1."EVVEndTime" AS "EVVEndTime",
+    v2."EVVStartTime" AS "ConEVVStartTime",
+    v2."EVVEndTime" AS "ConEVVEndTime",
+    v1."CaregiverID" AS "CaregiverID",
+    v1."AppCaregiverID" AS "AppCaregiverID",
+    v1."AideCode" AS "AideCode",
+    v1."AideName" AS "AideName",
+    v1."AideFName" AS "AideFName",
+    v1."AideLName" AS "AideLName",
+    v1."AideSSN" AS "AideSSN",
+    v1."AideStatus" AS "AideStatus",
+    v2."CaregiverID" AS "ConCaregiverID",
+    v2."AppCaregiverID" AS "ConAppCaregiverID",
+    v2."AideCode" AS "ConAideCode",
+    v2."AideName" AS "ConAideName",
+    v2."AideFName" AS "ConAideFName",
+    v2."AideLName" AS "ConAideLName",
+    v2."AideSSN" AS "ConAideSSN",
+    v2."AideStatus" AS "ConAideStatus",
+    v1."OfficeID" AS "OfficeID",
+    v1."AppOfficeID" AS "AppOfficeID",
+    v1."Office" AS "Office",
+    v2."OfficeID" AS "ConOfficeID",
+    v2."AppOfficeID" AS "ConAppOfficeID",
+    v2."Office" AS "ConOffice",
+    v1."PatientID" AS "PatientID",
+    v1."AppPatientID" AS "AppPatientID",
+    CAST(NULL AS VARCHAR) AS "PAdmissionID",
+    CAST(NULL AS VARCHAR) AS "PName",
+    CAST(NULL AS VARCHAR) AS "PFName",
+    CAST(NULL AS VARCHAR) AS "PLName",
+    CAST(NULL AS VARCHAR) AS "PMedicaidNumber",
+    CAST(NULL AS VARCHAR) AS "PStatus",
+    CAST(NULL AS VARCHAR) AS "PAddressID",
+    CAST(NULL AS BIGINT) AS "PAppAddressID",
+    CAST(NULL AS VARCHAR) AS "PAddressL1",
+    CAST(NULL AS VARCHAR) AS "PAddressL2",
+    CAST(NULL AS VARCHAR) AS "PCity",
+    CAST(NULL AS VARCHAR) AS "PAddressState",
+    CAST(NULL AS VARCHAR) AS "PZipCode",
+    CAST(NULL AS VARCHAR) AS "PCounty",
+    v1."PLongitude" AS "PLongitude",
+    v1."PLatitude" AS "PLatitude",
+    v2."PatientID" AS "ConPatientID",
+    v2."AppPatientID" AS "ConAppPatientID",
+    CAST(NULL AS VARCHAR) AS "ConPAdmissionID",
+    CAST(NULL AS VARCHAR) AS "ConPName",
+    CAST(NULL AS VARCHAR) AS "ConPFName",
+    CAST(NULL AS VARCHAR) AS "ConPLName",
+    CAST(NULL AS VARCHAR) AS "ConPMedicaidNumber",
+    CAST(NULL AS VARCHAR) AS "ConPStatus",
+    CAST(NULL AS VARCHAR) AS "ConPAddressID",
+    CAST(NULL AS BIGINT) AS "ConPAppAddressID",
+    CAST(NULL AS VARCHAR) AS "ConPAddressL1",
+    CAST(NULL AS VARCHAR) AS "ConPAddressL2",
+    CAST(NULL AS VARCHAR) AS "ConPCity",
+    CAST(NULL AS VARCHAR) AS "ConPAddressState",
+    CAST(NULL AS VARCHAR) AS "ConPZipCode",
+    CAST(NULL AS VARCHAR) AS "ConPCounty",
+    v2."PLongitude" AS "ConPLongitude",
+    v2."PLatitude" AS "ConPLatitude",
+    v1."PayerID" AS "PayerID",
+    v1."AppPayerID" AS "AppPayerID",
+    v1."Contract" AS "Contract",
+    v1."PayerState" AS "PayerState",
+    v2."PayerID" AS "ConPayerID",
+    v2."AppPayerID" AS "ConAppPayerID",
+    v2."Contract" AS "ConContract",
+    v2."PayerState" AS "ConPayerState",
+    v1."BilledDate" AS "BilledDate",
+    v2."BilledDate" AS "ConBilledDate",
+    v1."BilledHours" AS "BilledHours",
+    v2."BilledHours" AS "ConBilledHours",
+    v1."Billed" AS "Billed",
+    v2."Billed" AS "ConBilled",
+    v1."BilledRate" AS "BilledRate",
+    v1."TotalBilledAmount" AS "TotalBilledAmount",
+    v1."BillRateNonBilled" AS "BillRateNonBilled",
+    v1."BillRateBoth" AS "BillRateBoth",
+    v2."BilledRate" AS "ConBilledRate",
+    v2."TotalBilledAmount" AS "ConTotalBilledAmount",
+    v2."BillRateNonBilled" AS "ConBillRateNonBilled",
+    v2."BillRateBoth" AS "ConBillRateBoth",
+    CAST(f.minute_gap AS BIGINT) AS "MinuteDiffBetweenSch",
+    f.distance_miles AS "DistanceMilesFromLatLng",
+    f.mph AS "AverageMilesPerHour",
+    f.eta_minutes AS "ETATravelMinutes",
+    v1."ServiceCodeID" AS "ServiceCodeID",
+    v1."AppServiceCodeID" AS "AppServiceCodeID",
+    v1."RateType" AS "RateType",
+    v1."ServiceCode" AS "ServiceCode",
+    v2."ServiceCodeID" AS "ConServiceCodeID",
+    v2."AppServiceCodeID" AS "ConAppServiceCodeID",
+    v2."RateType" AS "ConRateType",
+    v2."ServiceCode" AS "ConServiceCode",
+    f."SameSchTimeFlag" AS "SameSchTimeFlag",
+    f."SameVisitTimeFlag" AS "SameVisitTimeFlag",
+    f."SchAndVisitTimeSameFlag" AS "SchAndVisitTimeSameFlag",
+    f."SchOverAnotherSchTimeFlag" AS "SchOverAnotherSchTimeFlag",
+    f."VisitTimeOverAnotherVisitTimeFlag" AS "VisitTimeOverAnotherVisitTimeFlag",
+    f."SchTimeOverVisitTimeFlag" AS "SchTimeOverVisitTimeFlag",
+    f."DistanceFlag" AS "DistanceFlag",
+    v1."IsMissed" AS "IsMissed",
+    v1."MissedVisitReason" AS "MissedVisitReason",
+    v1."EVVType" AS "EVVType",
+    v2."IsMissed" AS "ConIsMissed",
+    v2."MissedVisitReason" AS "ConMissedVisitReason",
+    v2."EVVType" AS "ConEVVType",
+    CAST(NULL AS VARCHAR) AS "AgencyContact",
+    CAST(NULL AS VARCHAR) AS "ConAgencyContact",
+    v1."AgencyPhone" AS "AgencyPhone",
+    v2."AgencyPhone" AS "ConAgencyPhone",
+    v1."LastUpdatedBy" AS "LastUpdatedBy",
+    v2."LastUpdatedBy" AS "ConLastUpdatedBy",
+    v1."LastUpdatedDate" AS "LastUpdatedDate",
+    v2."LastUpdatedDate" AS "ConLastUpdatedDate",
+    v1."ContractType" AS "ContractType",
+    v2."ContractType" AS "ConContractType",
+    v1."FederalTaxNumber" AS "FederalTaxNumber",
+    v2."FederalTaxNumber" AS "ConFederalTaxNumber",
+    v1."P_PatientID" AS "P_PatientID",
+    v1."P_AppPatientID" AS "P_AppPatientID",
+    v1."P_PAdmissionID" AS "P_PAdmissionID",
+    v1."P_PName" AS "P_PName",
+    v1."P_PFName" AS "P_PFName",
+    v1."P_PLName" AS "P_PLName",
+    v1."P_PMedicaidNumber" AS "P_PMedicaidNumber",
+    v1."P_PStatus" AS "P_PStatus",
+    v1."P_PAddressID" AS "P_PAddressID",
+    v1."P_PAppAddressID" AS "P_PAppAddressID",
+    v1."P_PAddressL1" AS "P_PAddressL1",
+    v1."P_PAddressL2" AS "P_PAddressL2",
+    v1."P_PCity" AS "P_PCity",
+    v1."P_PAddressState" AS "P_PAddressState",
+    v1."P_PZipCode" AS "P_PZipCode",
+    v1."P_PCounty" AS "P_PCounty",
+    v2."P_PatientID" AS "ConP_PatientID",
+    v2."P_AppPatientID" AS "ConP_AppPatientID",
+    v2."P_PAdmissionID" AS "ConP_PAdmissionID",
+    v2."P_PName" AS "ConP_PName",
+    v2."P_PFName" AS "ConP_PFName",
+    v2."P_PLName" AS "ConP_PLName",
+    v2."P_PMedicaidNumber" AS "ConP_PMedicaidNumber",
+    v2."P_PStatus" AS "ConP_PStatus",
+    v2."P_PAddressID" AS "ConP_PAddressID",
+    v2."P_PAppAddressID" AS "ConP_PAppAddressID",
+    v2."P_PAddressL1" AS "ConP_PAddressL1",
+    v2."P_PAddressL2" AS "ConP_PAddressL2",
+    v2."P_PCity" AS "ConP_PCity",
+    v2."P_PAddressState" AS "ConP_PAddressState",
+    v2."P_PZipCode" AS "ConP_PZipCode",
+    v2."P_PCounty" AS "ConP_PCounty",
+    v1."PA_PatientID" AS "PA_PatientID",
+    v1."PA_AppPatientID" AS "PA_AppPatientID",
+    v1."PA_PAdmissionID" AS "PA_PAdmissionID",
+    v1."PA_PName" AS "PA_PName",
+    v1."PA_PFName" AS "PA_PFName",
+    v1."PA_PLName" AS "PA_PLName",
+    v1."PA_PMedicaidNumber" AS "PA_PMedicaidNumber",
+    v1."PA_PStatus" AS "PA_PStatus",
+    v1."PA_PAddressID" AS "PA_PAddressID",
+    v1."PA_PAppAddressID" AS "PA_PAppAddressID",
+    v1."PA_PAddressL1" AS "PA_PAddressL1",
+    v1."PA_PAddressL2" AS "PA_PAddressL2",
+    v1."PA_PCity" AS "PA_PCity",
+    v1."PA_PAddressState" AS "PA_PAddressState",
+    v1."PA_PZipCode" AS "PA_PZipCode",
+    v1."PA_PCounty" AS "PA_PCounty",
+    v2."PA_PatientID" AS "ConPA_PatientID",
+    v2."PA_AppPatientID" AS "ConPA_AppPatientID",
+    v2."PA_PAdmissionID" AS "ConPA_PAdmissionID",
+    v2."PA_PName" AS "ConPA_PName",
+    v2."PA_PFName" AS "ConPA_PFName",
+    v2."PA_PLName" AS "ConPA_PLName",
+    v2."PA_PMedicaidNumber" AS "ConPA_PMedicaidNumber",
+    v2."PA_PStatus" AS "ConPA_PStatus",
+    v2."PA_PAddressID" AS "ConPA_PAddressID",
+    v2."PA_PAppAddressID" AS "ConPA_PAppAddressID",
+    v2."PA_PAddressL1" AS "ConPA_PAddressL1",
+    v2."PA_PAddressL2" AS "ConPA_PAddressL2",
+    v2."PA_PCity" AS "ConPA_PCity",
+    v2."PA_PAddressState" AS "ConPA_PAddressState",
+    v2."PA_PZipCode" AS "ConPA_PZipCode",
+    v2."PA_PCounty" AS "ConPA_PCounty"
+FROM pair_flag f
+JOIN base_visit v1 ON v1."VisitID" = f.visit_id
+JOIN base_visit v2 ON v2."VisitID" = f.con_visit_id
+WHERE (
+        f."SameSchTimeFlag" = 'Y' OR f."SameVisitTimeFlag" = 'Y' OR f."SchAndVisitTimeSameFlag" = 'Y'
+        OR f."SchOverAnotherSchTimeFlag" = 'Y' OR f."VisitTimeOverAnotherVisitTimeFlag" = 'Y'
+        OR f."SchTimeOverVisitTimeFlag" = 'Y' OR f."DistanceFlag" = 'Y'
+    )
+  -- Cross-state filter (detection.md 4): keep when a side has no state or any state matches.
+  AND (
+        COALESCE(f.p_final1, f.pa_final1) IS NULL
+        OR COALESCE(f.p_final2, f.pa_final2) IS NULL
+        OR f.p_final1 = f.p_final2 OR f.p_final1 = f.pa_final2
+        OR f.pa_final1 = f.p_final2 OR f.pa_final1 = f.pa_final2
+    )
