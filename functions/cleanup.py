@@ -8,7 +8,7 @@ import contextlib
 import json
 from typing import Any
 
-from visit_conflicts.adapters import params_from_event, resources
+from visit_conflicts.adapters import params_for_cleanup, resources
 from visit_conflicts.observability import logger, metrics
 from visit_conflicts.steps import cleanup
 
@@ -29,12 +29,13 @@ def _error_text(event: dict[str, Any]) -> str | None:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    params = params_from_event(event)
+    params, input_problem = params_for_cleanup(event)
+    errors = [e for e in (_error_text(event), input_problem) if e]
     outcome = cleanup.run(
         resources(params),
         params,
         event["run_id"],
-        outcome=event.get("outcome", "failed"),
-        error=_error_text(event),
+        outcome=event.get("outcome", "failed") if not input_problem else "failed",
+        error="; ".join(errors) or None,
     )
     return {"run_id": event["run_id"], "status": outcome.report["status"], "problems": outcome.problems}

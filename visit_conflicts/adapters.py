@@ -9,6 +9,7 @@ names come from the environment's config file.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from visit_conflicts.config import Params, load_params
@@ -42,15 +43,29 @@ def resources(params: Params, provider: SecretsProvider | None = None) -> Resour
     provider = provider or secrets_provider()
     pg = provider.get(params.target.secret_name)
     source_dir = os.environ.get("VC_SOURCE_DIR")  # local emulation only; unset in AWS
-    credentials = None if source_dir else provider.get(params.source.secret_name)
-    from pathlib import Path
+    secret_name = params.source.secret_name
+
+    def load_source_credentials() -> dict[str, Any]:
+        assert provider is not None
+        return provider.get(secret_name)
 
     return Resources(
         pg_dsn=postgres_dsn(pg),
         schema=params.target.schema_name,
         source_dir=Path(source_dir) if source_dir else None,
-        snowflake_credentials=credentials,
+        credentials_loader=load_source_credentials,
     )
+
+
+def params_for_cleanup(event: dict[str, Any]) -> tuple[Params, str | None]:
+    """Cleanup must run even when the execution input is invalid (D19): fall back to the environment's
+    config and report why."""
+    from visit_conflicts.config import ConfigError
+
+    try:
+        return params_from_event(event), None
+    except ConfigError as exc:
+        return load_params(environment()), f"the execution input was rejected: {exc}"
 
 
 def context_from_event(event: dict[str, Any]) -> RunContext:

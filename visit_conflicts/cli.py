@@ -127,13 +127,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     anchor = args.now or datetime.now(UTC)
     started = time.perf_counter()
+    if args.mutate:
+        summary = mutate(Path(args.source_dir), seed=args.seed, anchor=anchor, fraction=args.fraction)
+        print(
+            json.dumps(
+                {"seconds": round(time.perf_counter() - started, 2), "mutation": summary},
+                indent=2,
+                default=str,
+            )
+        )
+        return 0
     with connect(_pg_dsn(args), args.schema) as conn:
-        if args.mutate:
-            manifest = mutate(Path(args.source_dir), seed=args.seed, anchor=anchor, fraction=args.fraction)
-        else:
-            manifest = generate(Path(args.source_dir), conn, scale=args.scale, seed=args.seed, anchor=anchor)
+        manifest = generate(Path(args.source_dir), conn, scale=args.scale, seed=args.seed, anchor=anchor)
     elapsed = time.perf_counter() - started
-    counts = manifest.get("counts", {}) if isinstance(manifest, dict) else getattr(manifest, "counts", {})
+    counts = manifest.counts
     visits = counts.get("FACTVISITCALLPERFORMANCE_CR", 0)
     print(
         json.dumps(
@@ -187,7 +194,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if source_dir is None:
         from visit_conflicts.secrets import EnvSecrets
 
-        res.snowflake_credentials = EnvSecrets().get(params.source.secret_name)
+        secret_name = params.source.secret_name
+        res.credentials_loader = lambda: EnvSecrets().get(secret_name)
     outcome = run_pipeline(
         res,
         params,
@@ -297,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="instead of regenerating, change a small fraction of visits (next day's delta)",
     )
-    p.add_argument("--fraction", type=float, default=0.01, help="with --mutate: share of visits changed")
+    p.add_argument("--fraction", type=float, default=0.002, help="with --mutate: share of visits changed")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +34,9 @@ class Resources:
     schema: str
     source_dir: Path | None = None
     snowflake_credentials: dict[str, Any] | None = None
+    # Reads the Snowflake secret on first use, so steps that never query Snowflake (cleanup) never
+    # need it.
+    credentials_loader: Callable[[], dict[str, Any]] | None = None
     # Set when the run is cancelled; long steps check it between batches and stop cleanly.
     cancel: threading.Event | None = None
 
@@ -52,6 +55,8 @@ class Resources:
     def source_conn(self) -> Iterator[Any]:
         from visit_conflicts.source.connection import connect_source
 
+        if self.source_dir is None and self.snowflake_credentials is None and self.credentials_loader:
+            self.snowflake_credentials = self.credentials_loader()
         conn = connect_source(self.source_dir, credentials=self.snowflake_credentials)
         try:
             yield conn
