@@ -53,7 +53,7 @@ demo: venv
 	$(CLI) run --source-dir $(SOURCE_DIR) --no-progress
 
 bench: venv
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all
 
 clean:
 	-$(CLI) local down --destroy
