@@ -61,13 +61,13 @@ def _expression(column: str, data_type: str, length: int | None) -> sql.Composab
     return sql.SQL("left({} || ' ' || (g % 9973), {})").format(name, sql.Literal(width))
 
 
-def fill_cvm(conn: psycopg.Connection, rows: int) -> None:
+def fill_cvm(conn: psycopg.Connection, rows: int, schema: str = SCHEMA) -> None:
     types = {
         r[0]: (r[1], r[2])
         for r in conn.execute(
             """SELECT column_name, data_type, character_maximum_length FROM information_schema.columns
                WHERE table_schema = %s AND table_name = 'conflictvisitmaps'""",
-            (SCHEMA,),
+            (schema,),
         ).fetchall()
     }
     columns = list(PAIR_COLUMNS)
@@ -76,11 +76,20 @@ def fill_cvm(conn: psycopg.Connection, rows: int) -> None:
         """INSERT INTO conflictvisitmaps ({cols}, "CONFLICTID", "StatusFlag", "InServiceFlag", "PTOFlag",
                "CreatedDate")
            SELECT {exprs}, g, 'N', 'N', 'N', TIMESTAMP '2026-01-01'
-           FROM generate_series(%s, %s) g"""
-    ).format(cols=sql.SQL(", ").join(map(sql.Identifier, columns)), exprs=sql.SQL(", ").join(exprs))
+           FROM generate_series({lo}, {hi}) g"""
+    )
     step = 250_000
     for start in range(1, rows + 1, step):
-        conn.execute(statement, (start, min(start + step - 1, rows)))
+        # Literal bounds and no parameters: the expressions use '%' (modulo), which a parameterised
+        # statement would read as a placeholder.
+        conn.execute(
+            statement.format(
+                cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+                exprs=sql.SQL(", ").join(exprs),
+                lo=sql.Literal(start),
+                hi=sql.Literal(min(start + step - 1, rows)),
+            )
+        )
         conn.commit()
     conn.execute("SELECT setval(pg_get_serial_sequence('conflicts', 'CONFLICTID'), %s)", (rows + 1,))
     conn.commit()
@@ -177,7 +186,7 @@ def bench_stale(dsn: str, groups: int, seed: int) -> dict[str, Any]:
         # Scope: the groups of CVM rows (as a real delta touches existing groups), plus unknown ones.
         conn.execute(
             """INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN")
-               SELECT %s, 0, DATE '2026-01-01' + (g % 700), lpad((g / 2)::text, 9, '0')
+               SELECT %s, 0, DATE '2026-01-01' + (g %% 700), lpad((g / 2)::text, 9, '0')
                FROM generate_series(1, %s) g""",
             (run_id, groups),
         )

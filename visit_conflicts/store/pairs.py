@@ -1,4 +1,4 @@
-"""Set-based writes of detected regular pairs into `conflictvisitmaps` and `conflicts` (D9-D13).
+"""Set-based writes of detected pairs into `conflictvisitmaps` and `conflicts` (D9-D14).
 
 Per batch, in one transaction: the batch is bulk-encoded (Arrow -> CSV, no per-value Python work) and
 COPYed into a session temp table typed exactly like the CVM columns (so comparisons are after type
@@ -7,12 +7,17 @@ are resolved (D11), insert the new pairs with their conflict ids and any new par
 record the seen keys for stale cleanup in the ledger-side table. Unchanged pairs are not written.
 Every count comes from the database (D13). Re-running a batch converges to the same state: the
 second pass finds everything present and unchanged.
+
+A writer handles one `PairKind`: regular pairs (detect, no InService/PTO window) or InService pairs
+(D14, an InService window on one side). The kind decides which existing rows the writer may update and
+the `InServiceFlag` it stamps on insert; everything else (conflict ids, change detection, seen keys) is
+the same mechanism for both.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -64,6 +69,47 @@ INSERVICE_PTO_COLUMNS = (
 INCOMING = "_incoming_pairs"
 
 
+def regular_pair(alias: str) -> sql.Composable:
+    """SQL condition: the row under `alias` is a regular pair (no InService/PTO window)."""
+    return sql.SQL(" AND ").join(
+        sql.SQL("{} IS NULL").format(sql.Identifier(alias, c)) for c in INSERVICE_PTO_COLUMNS
+    )
+
+
+def inservice_pair(alias: str) -> sql.Composable:
+    """SQL condition: the row under `alias` is an InService pair (D14: the event side has its window).
+
+    Written exactly as the predicate of idx_cvm_inservice_visitdate_ssn, so the planner can use it.
+    """
+    return sql.SQL("({} IS NOT NULL OR {} IS NOT NULL)").format(
+        sql.Identifier(alias, "InserviceStartDate"), sql.Identifier(alias, "ConInserviceStartDate")
+    )
+
+
+@dataclass(frozen=True)
+class PairKind:
+    """Which CVM rows a writer owns (may update) and the `InServiceFlag` its inserts carry."""
+
+    name: str
+    owns: Callable[[str], sql.Composable]
+    in_service_flag: str
+    # Columns a batch must carry so that the rows it inserts are recognised as this kind later.
+    required_columns: tuple[str, ...] = ()
+    # D10 for stored rows: give re-detected rows without a CONFLICTID one (legacy InService updates
+    # nulled it, other-actions.md I.1).
+    assigns_missing_conflict_ids: bool = False
+
+
+REGULAR = PairKind("regular", regular_pair, "N")
+INSERVICE = PairKind(
+    "inservice",
+    inservice_pair,
+    "Y",
+    required_columns=("InserviceStartDate", "ConInserviceStartDate"),
+    assigns_missing_conflict_ids=True,
+)
+
+
 @dataclass
 class MergeCounts:
     """Measured outcome of merging pairs (D13)."""
@@ -88,6 +134,8 @@ class MergeCounts:
             "duplicates_dropped",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for key, value in other.extra.items():
+            self.extra[key] = self.extra.get(key, 0) + value
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -118,10 +166,11 @@ class PairWriter:
         run_id: str,
         chunk: int,
         insert_enabled: bool = True,
+        kind: PairKind = REGULAR,
     ) -> None:
-        missing = [k for k in KEY_COLUMNS if k not in columns]
+        missing = [k for k in (*KEY_COLUMNS, *kind.required_columns) if k not in columns]
         if missing:
-            raise ValueError(f"pair columns lack the key column(s) {missing}")
+            raise ValueError(f"{kind.name} pair columns lack the column(s) {missing}")
         forbidden = sorted(NEVER_WRITTEN.intersection(columns))
         if forbidden:
             raise ValueError(f"pair columns must not include pipeline-owned columns {forbidden}")
@@ -130,6 +179,7 @@ class PairWriter:
         self.run_id = run_id
         self.chunk = chunk
         self.insert_enabled = insert_enabled
+        self.kind = kind
         self._arrow_types: list[pa.DataType] | None = None
         self._prepare()
 
@@ -151,6 +201,11 @@ class PairWriter:
             )
         self._update_sql = self._build_update()
         self._insert_sql = self._build_insert()
+        self._assign_sql: sql.Composed | None = None
+        if self.kind.assigns_missing_conflict_ids:
+            self._assign_sql = sql.SQL(read_sql("postgres/detect/assign_missing_conflict_ids.sql")).format(
+                incoming=sql.Identifier(INCOMING), owned=self.kind.owns("t")
+            )
         self._seen_sql = sql.SQL(read_sql("postgres/detect/record_seen_pairs.sql")).format(
             incoming=sql.Identifier(INCOMING)
         )
@@ -173,7 +228,7 @@ class PairWriter:
         template = read_sql("postgres/detect/update_changed_pairs.sql")
         return sql.SQL(template).format(
             incoming=sql.Identifier(INCOMING),
-            regular=regular_pair("t"),
+            owned=self.kind.owns("t"),
             changed=sql.SQL(" OR ").join(changed_terms),
             set_list=sql.SQL(",\n    ").join(set_terms),
         )
@@ -184,6 +239,7 @@ class PairWriter:
             incoming=sql.Identifier(INCOMING),
             columns=_ident_list(self.columns),
             n_columns=_ident_list(self.columns, "n"),
+            in_service_flag=sql.Literal(self.kind.in_service_flag),
         )
 
     # -- encoding --------------------------------------------------------------------------------------
@@ -232,18 +288,17 @@ class PairWriter:
                     row = cur.fetchone()
                     assert row is not None
                     counts.inserted, counts.new_conflicts = int(row[0]), int(row[1])
+                if self._assign_sql is not None:
+                    cur.execute(self._assign_sql, {"now": now})
+                    row = cur.fetchone()
+                    assert row is not None
+                    counts.extra["conflict_ids_assigned"] = int(row[0])
+                    counts.new_conflicts += int(row[1])
                 cur.execute(self._seen_sql, {"run_id": self.run_id, "chunk": self.chunk})
         counts.unchanged = counts.pairs_read - counts.duplicates_dropped - counts.updated - counts.inserted
         if not self.insert_enabled:
             counts.extra["not_inserted"] = counts.unchanged
         return counts
-
-
-def regular_pair(alias: str) -> sql.Composable:
-    """SQL condition: the row under `alias` is a regular pair (no InService/PTO window)."""
-    return sql.SQL(" AND ").join(
-        sql.SQL("{} IS NULL").format(sql.Identifier(alias, c)) for c in INSERVICE_PTO_COLUMNS
-    )
 
 
 def forget_seen_pairs(conn: psycopg.Connection, run_id: str, chunk: int) -> None:

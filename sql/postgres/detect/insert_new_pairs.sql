@@ -1,6 +1,7 @@
--- D10: insert the pairs that do not exist yet. Each gets StatusFlag 'N' and the CONFLICTID of an
--- existing CVM row with the same VisitID, else a new parent `conflicts` row (one per primary visit)
--- created in the same statement. CRDATEUNIQUE = earliest CreatedDate of the conflict's rows.
+-- D10: insert the pairs that do not exist yet. Each gets StatusFlag 'N', the writer kind's InServiceFlag
+-- ('N' regular, 'Y' InService, D14), PTOFlag 'N' and the CONFLICTID of an existing CVM row with the
+-- same VisitID, else a new parent `conflicts` row (one per primary visit) created in the same statement.
+-- CRDATEUNIQUE = earliest CreatedDate of the conflict's rows.
 -- Returns (pairs inserted, parent conflicts created).
 WITH new AS (
     SELECT i.*
@@ -37,7 +38,7 @@ inserted AS (
                                    "CreatedDate", "CRDATEUNIQUE")
     SELECT {n_columns},
            COALESCE(h.conflict_id, f.conflict_id),
-           'N', 'N', 'N',
+           'N', {in_service_flag}, 'N',
            %(now)s,
            COALESCE(LEAST(fc.created, %(now)s), %(now)s)
     FROM new n

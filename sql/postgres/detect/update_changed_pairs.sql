@@ -1,6 +1,7 @@
--- D11: update re-detected regular pairs whose written columns differ (IS DISTINCT FROM, after type
--- normalisation by the typed temp table) or whose status is 'R' (they reopen). Flags only move N -> Y,
--- CONFLICTID / CreatedDate / user-owned columns are preserved, 'W', 'I' and 'D' keep their status.
+-- D11: update re-detected pairs of the writer's kind (regular pairs, or InService pairs for D14) whose
+-- written columns differ (IS DISTINCT FROM, after type normalisation by the typed temp table) or whose
+-- status is 'R' (they reopen). Flags only move N -> Y, CONFLICTID / CreatedDate / user-owned columns
+-- are preserved, 'W', 'I' and 'D' keep their status.
 -- Returns the previous status of each updated row (to count reopened rows).
 UPDATE conflictvisitmaps t SET
     {set_list},
@@ -14,6 +15,6 @@ FROM {incoming} s,
 WHERE o."ID" = t."ID"
   AND t."VisitID" = s."VisitID"
   AND t."ConVisitID" = s."ConVisitID"
-  AND {regular}
+  AND {owned}
   AND (t."StatusFlag" = 'R' OR {changed})
 RETURNING o."StatusFlag"

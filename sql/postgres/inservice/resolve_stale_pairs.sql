@@ -1,0 +1,42 @@
+-- D12 applied to InService pairs (D14): an InService pair inside the run's window whose scope the run
+-- re-evaluated, that the run did not produce, and whose status is 'N' or 'U', becomes 'R'
+-- (ResolveDate kept if already set). 'W', 'I', 'D', 'R' are left alone.
+-- In scope: every InService pair of the window (window mode), or the pairs of a scoped SSN or of a
+-- changed event (either side), recorded by the step in run_inservice_scope_ssn / _event (delta mode).
+-- Pairs of excluded SSNs are never in scope (as in D12, where their groups are never scoped).
+-- The InService predicate and the VisitDate range go through idx_cvm_inservice_visitdate_ssn; the
+-- update goes by "ID". Returns one row per resolved pair.
+WITH stale AS (
+    SELECT c."ID"
+    FROM conflictvisitmaps c
+    WHERE {inservice}
+      AND c."VisitDate" BETWEEN %(window_start)s AND %(window_end)s
+      AND c."StatusFlag" IN ('N', 'U')
+      AND (
+          %(whole_window)s
+          OR EXISTS (
+              SELECT 1 FROM run_inservice_scope_ssn s
+              WHERE s.run_id = %(run_id)s AND s."SSN" = c."SSN"
+          )
+          OR EXISTS (
+              SELECT 1 FROM run_inservice_scope_event e
+              WHERE e.run_id = %(run_id)s AND e."VisitID" IN (c."VisitID", c."ConVisitID")
+          )
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM excluded_ssn x
+          WHERE x."SSN" IS NOT NULL AND TRIM(x."SSN") <> '' AND TRIM(x."SSN") = c."SSN"
+      )
+      AND NOT EXISTS (
+          SELECT 1 FROM run_seen_pair p
+          WHERE p.run_id = %(run_id)s AND p.chunk = %(chunk)s
+            AND p."VisitID" = c."VisitID" AND p."ConVisitID" = c."ConVisitID"
+      )
+)
+UPDATE conflictvisitmaps t
+SET "StatusFlag" = 'R',
+    "ResolveDate" = COALESCE(t."ResolveDate", %(now)s),
+    "UpdatedDate" = %(now)s
+FROM stale
+WHERE t."ID" = stale."ID"
+RETURNING t."ID"

@@ -1,0 +1,184 @@
+"""InService conflicts on the Snowflake side (D14, legacy other-actions.md section C).
+
+Snowflake (or its emulation) finds the pairs, so only pairs leave it. On one connection (session temp
+tables live in the session):
+
+1. `InServiceSource.prepare` loads the exclusion lists (the detection's reference data), computes the
+   scope as caregiver SSNs (`VC_INSERVICE_SCOPE_SSN`) and, in delta mode, the changed events' synthetic
+   ids (`VC_INSERVICE_SCOPE_EVENT`), then builds the two sides: `VC_INSERVICE_EVENT`, the usable
+   InService events of the scoped SSNs, and `VC_INSERVICE_VISIT`, their eligible visits (not missed,
+   actual times, no overlapping event at their own provider) among the candidates that overlap an
+   event at another provider (`VC_INSERVICE_CANDIDATE`), each with its dimension rows (same columns,
+   same order);
+2. `scope_ssns` / `scope_events` stream the scope to PostgreSQL for the stale cleanup;
+3. `pairs` streams every overlapping (visit, event) pair in both directions (`INSERVICE_PAIR_COLUMNS`);
+4. `skipped_rows` counts the unusable source rows of the scope per reason (D23).
+
+The statements live in `sql/snowflake/inservice/`, one per file, and run unchanged on Snowflake and on
+the emulation. Run parameters are bound literals (D1); nothing reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from visit_conflicts.paths import read_sql
+from visit_conflicts.source.detection import (
+    PAIR_COLUMNS,
+    DetectionScope,
+    ReferenceData,
+    _load_list,
+    _run_params,
+    _stream_rows,
+)
+
+# The InService window of the event side (the visit side's are NULL): these mark an InService pair.
+INSERVICE_DATE_COLUMNS: tuple[str, ...] = (
+    "InserviceStartDate",
+    "InserviceEndDate",
+    "ConInserviceStartDate",
+    "ConInserviceEndDate",
+)
+# Output columns of `pairs`, in order: the detection's pair columns plus the InService window
+# (legacy INSERVICE_INSERT_COLUMN_MAP without CONFLICTID, which PostgreSQL assigns).
+INSERVICE_PAIR_COLUMNS: tuple[str, ...] = (*PAIR_COLUMNS, *INSERVICE_DATE_COLUMNS)
+
+# D23 reasons per side, in the order a row is classified (each skipped row counts once).
+EVENT_SKIP_REASONS: tuple[str, ...] = (
+    "invalid_event_id",
+    "blank_ssn",
+    "invalid_provider_id",
+    "missing_time",
+    "end_before_start",
+    "outside_window",
+)
+VISIT_SKIP_REASONS: tuple[str, ...] = ("invalid_visit_id", "invalid_provider_id", "end_before_start")
+
+_SQL = "snowflake/inservice/{}.sql"
+
+
+class InServiceSourceError(RuntimeError):
+    """The InService source query cannot run as configured; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class InServiceScope:
+    """What one InService evaluation covers (D1, D2, D14).
+
+    `window`: the run's inclusive window dates, delta cutoff and business time zone, validated and
+    bound exactly as for detection (a detection scope over all chunks). `whole_window` False (delta,
+    the default): the SSNs with an event or a visit updated since the cutoff; True: every SSN with an
+    event in the window.
+    """
+
+    window: DetectionScope
+    whole_window: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        window_start: date,
+        window_end: date,
+        cutoff: datetime,
+        *,
+        whole_window: bool = False,
+        time_zone: str = "America/New_York",
+    ) -> InServiceScope:
+        window = DetectionScope(window_start, window_end, cutoff, chunk=None, chunks=1, time_zone=time_zone)
+        return cls(window, whole_window)
+
+    def params(self) -> dict[str, Any]:
+        """Bound parameters of every statement (literals computed once by the caller, D1)."""
+        return {**_run_params(self.window), "whole_window": self.whole_window}
+
+
+class InServiceSource:
+    """The session-side InService evaluation of one scope on one Snowflake connection."""
+
+    def __init__(self, sf_conn: Any, scope: InServiceScope, ref: ReferenceData) -> None:
+        self.conn = sf_conn
+        self.scope = scope
+        self.ref = ref
+        self._prepared = False
+
+    def prepare(self) -> None:
+        """(Re)build the session tables: exclusions, scope, then events and eligible visits."""
+        params = self.scope.params()
+        cur = self.conn.cursor()
+        try:
+            _load_list(cur, "excluded_ssn", [s.strip() for s in self.ref.excluded_ssns if s and s.strip()])
+            _load_list(cur, "excluded_provider", [p.lower() for p in self.ref.excluded_provider_ids if p])
+            # Caregivers and providers resolved once for every statement of the session.
+            for name in ("create_caregiver", "create_provider", "create_scope_ssn", "create_scope_event"):
+                cur.execute(read_sql(_SQL.format(name)), params)
+            # Events first: only visits that overlap one of them are candidates, and only usable
+            # candidates are enriched.
+            for name in ("create_events", "create_candidates", "create_visits"):
+                cur.execute(read_sql(_SQL.format(name)), params)
+        finally:
+            cur.close()
+        self._prepared = True
+
+    def scope_ssns(self, batch_size: int) -> Iterator[list[str]]:
+        """The scoped SSNs, in batches."""
+        for rows in self._select("select_scope_ssns", batch_size):
+            yield [str(r[0]) for r in rows]
+
+    def scope_events(self, batch_size: int) -> Iterator[list[str]]:
+        """The changed events' synthetic VisitIDs (32 hex digits), in batches; empty in window mode."""
+        for rows in self._select("select_scope_events", batch_size):
+            yield [str(r[0]) for r in rows]
+
+    def pairs(self, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Every InService pair as tuples in `INSERVICE_PAIR_COLUMNS` order, both directions, once each.
+
+        Values are plain Python objects: uuids as lower-case text (the synthetic ids as 32 hex
+        digits), naive wall-clock datetimes, dates, floats, ints, bools, and 'N' for the seven flags.
+        """
+        self._require_prepared()
+        cur = self.conn.cursor()
+        try:
+            cur.execute(read_sql(_SQL.format("select_pairs")))
+            names = tuple(d[0] for d in cur.description)
+            if names != INSERVICE_PAIR_COLUMNS:
+                raise InServiceSourceError(
+                    "sql/snowflake/inservice/select_pairs.sql returns columns that differ from "
+                    f"INSERVICE_PAIR_COLUMNS: {sorted(set(names) ^ set(INSERVICE_PAIR_COLUMNS)) or 'order'}"
+                )
+            yield from _stream_rows(cur, batch_size)
+        finally:
+            cur.close()
+
+    def skipped_rows(self) -> dict[str, int]:
+        """Unusable source rows of the scope per side and reason (D23), every reason present:
+        keys `event_<reason>` and `visit_<reason>`."""
+        self._require_prepared()
+        counts = {f"event_{r}": 0 for r in EVENT_SKIP_REASONS}
+        counts.update({f"visit_{r}": 0 for r in VISIT_SKIP_REASONS})
+        cur = self.conn.cursor()
+        try:
+            cur.execute(read_sql(_SQL.format("count_skipped_rows")), self.scope.params())
+            for side, reason, n in cur.fetchall():
+                counts[f"{side}_{reason}"] = int(n)
+        finally:
+            cur.close()
+        return counts
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _require_prepared(self) -> None:
+        if not self._prepared:
+            raise InServiceSourceError("InServiceSource.prepare() must run before reading its results")
+
+    def _select(self, name: str, batch_size: int) -> Iterator[list[Any]]:
+        self._require_prepared()
+        cur = self.conn.cursor()
+        try:
+            cur.execute(read_sql(_SQL.format(name)))
+            while rows := cur.fetchmany(batch_size):
+                yield list(rows)
+        finally:
+            cur.close()

@@ -1,0 +1,109 @@
+"""inservice: InService conflicts (D14; legacy other-actions.md section C).
+
+Guarantees: a visit and an InService (training) event of the same caregiver SSN at DIFFERENT providers
+whose intervals overlap (closed interval: touching endpoints count; the visit's actual times) form a
+conflict stored in both directions (visit -> event and event -> visit), with the event's synthetic
+VisitID md5('I' || "Application Caregiver Inservice Id") stored as a uuid, InServiceFlag 'Y', the seven
+rule flags 'N' and the event window in the Inservice*/ConInservice* columns. A visit that overlaps an
+event of the same caregiver at its OWN provider is not eligible at all, whichever other events overlap
+it. Missed visits and visits without actual times are not eligible.
+
+Writes `conflictvisitmaps` and `conflicts` through the shared pair writer (D9-D11): new pairs get
+StatusFlag 'N' and the CONFLICTID of a stored row with the same VisitID or a new parent conflict (D10);
+stored pairs are updated only when a written column differs or they are 'R' (CONFLICTID, CreatedDate
+and user columns preserved; stored rows still without a CONFLICTID get one); unchanged pairs are not
+written. After every batch succeeded, stale cleanup (D12) resolves the in-scope InService pairs that
+the run did not produce and whose status is 'N' or 'U'; after a failure or cancellation nothing is
+resolved.
+
+Scope: delta mode (default) re-evaluates every InService pair of the caregivers (SSNs) with an event or
+a visit updated since the run's cutoff (so an event that moved, appeared or vanished also re-decides
+the other pairs of that person), plus the stored pairs of every changed event; window mode
+(`inservice_scope = "window"`) re-evaluates every pair of the window. Disabled by
+`enable_inservice = false` (status 'skipped', nothing written).
+
+Rerun safety: the run's scope and seen keys (ledger-side scratch rows, removed when the step is done)
+are rebuilt from scratch, unchanged pairs are not written again and resolved pairs are no longer
+'N'/'U', so a rerun converges to the same state. Counts are
+measured in the databases (D13); unusable source rows are skipped and counted per reason (D23).
+"""
+
+from __future__ import annotations
+
+from visit_conflicts.config import Params
+from visit_conflicts.context import RunContext
+from visit_conflicts.execution import check_cancelled
+from visit_conflicts.source.detection import load_reference_data
+from visit_conflicts.source.inservice import INSERVICE_PAIR_COLUMNS, InServiceScope, InServiceSource
+from visit_conflicts.steps import Resources, StepResult
+from visit_conflicts.store.inservice import INSERVICE_CHUNK, forget_scope, replace_scope, resolve_stale_pairs
+from visit_conflicts.store.pairs import INSERVICE, MergeCounts, PairWriter
+
+# Scope rows per streamed batch (two narrow columns: far more per batch than pairs).
+_SCOPE_BATCH = 50_000
+
+
+def scope_of(ctx: RunContext, params: Params) -> InServiceScope:
+    return InServiceScope.of(
+        ctx.window_start,
+        ctx.window_end,
+        ctx.cutoff,
+        whole_window=params.inservice_scope == "window",
+        time_zone=params.business_timezone,
+    )
+
+
+def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
+    if not params.enable_inservice:
+        return StepResult(status="skipped", notes=["enable_inservice is false"])
+    scope = scope_of(ctx, params)
+    total = MergeCounts()
+    with res.pg_conn() as pg, res.source_conn() as sf:
+        ref = load_reference_data(pg)
+        pg.commit()
+        source = InServiceSource(sf, scope, ref)
+        source.prepare()
+        check_cancelled(res.cancel)
+        with pg.transaction():
+            scope_ssns, scope_events = replace_scope(
+                pg, ctx.run_id, source.scope_ssns(_SCOPE_BATCH), source.scope_events(_SCOPE_BATCH)
+            )
+        writer = PairWriter(
+            pg,
+            INSERVICE_PAIR_COLUMNS,
+            run_id=ctx.run_id,
+            chunk=INSERVICE_CHUNK,
+            insert_enabled=params.enable_insert,
+            kind=INSERVICE,
+        )
+        for batch in source.pairs(params.batch_size):
+            check_cancelled(res.cancel)
+            # Written timestamps are the run's start as business wall clock (D1), like the schema's.
+            total.add(writer.write_batch(batch, now=ctx.now_local))
+        skipped = source.skipped_rows()
+        resolved = 0
+        check_cancelled(res.cancel)
+        with pg.transaction():
+            if params.enable_stale_cleanup:
+                pg.execute("ANALYZE run_seen_pair")
+                resolved = resolve_stale_pairs(
+                    pg,
+                    run_id=ctx.run_id,
+                    window_start=ctx.window_start,
+                    window_end=ctx.window_end,
+                    whole_window=scope.whole_window,
+                    now=ctx.now_local,
+                )
+            forget_scope(pg, ctx.run_id)
+    counts: dict[str, int] = {
+        "scope_ssns": scope_ssns,
+        "scope_events": scope_events,
+        **total.as_dict(),
+        "conflict_ids_assigned": total.extra.get("conflict_ids_assigned", 0),
+        "resolved": resolved,
+    }
+    counts.update({f"skipped_{reason}": n for reason, n in sorted(skipped.items())})
+    notes = [f"scope: {'window' if scope.whole_window else 'delta'}"]
+    if not params.enable_stale_cleanup:
+        notes.append("enable_stale_cleanup is false: no InService pair was resolved")
+    return StepResult(counts=counts, notes=notes)

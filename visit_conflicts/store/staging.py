@@ -1,0 +1,438 @@
+"""PostgreSQL side of the staging step (D17; legacy other-actions.md section B).
+
+* `sync_payer_provider_reminders` / `sync_payers`: load the Snowflake rows into a session temp table,
+  count the unusable ones per reason (D23), and upsert the rest in one statement each (D8: one source
+  row per key; rows are written only when a column differs). Counts come from the database (D13).
+* `rebuild_conflictlog_staging`: replace the content of `conflictlog_staging` atomically. In one
+  transaction the new content is built into a new table with CREATE TABLE AS (its bulk-insert path
+  loads 1M wide rows ~1.6x faster than INSERT ... SELECT into a prepared table), which then gets the
+  old table's shape and surroundings (column types, defaults, NOT NULL, CHECK constraints, column and
+  table comments, indexes, grants, owner, storage options; the shape is verified before the swap);
+  then the old table is locked, the two are swapped by renaming, and `settings."InProgressFlag"` is
+  set to 1; the transaction commits and the old table is dropped afterwards. Readers never see an
+  empty or partial table:
+
+  - until the commit, the new table is invisible (uncommitted) and readers read the old one;
+  - the ACCESS EXCLUSIVE lock is held only for the renames and the flag (milliseconds; dropping the
+    old table's files happens after the commit). A reader that arrives meanwhile waits; when it gets
+    the lock, PostgreSQL notices that the name now denotes another relation and re-resolves it, so a
+    READ COMMITTED statement (its snapshot is taken after the lock wait) reads the new, complete,
+    committed table;
+  - the lock is requested with a short `lock_timeout` and retried, so a long-running reader of the old
+    table delays the swap instead of queueing every other reader behind the swap for long;
+  - readers see the new content and InProgressFlag = 1 together (same commit).
+
+  (A REPEATABLE READ/SERIALIZABLE transaction whose snapshot predates the commit would see the new
+  table empty: the rows are newer than its snapshot. Readers of the staging table use READ COMMITTED.)
+
+  When the table has objects a rename cannot carry over (dependent views, triggers, foreign keys,
+  constraint indexes, policies, identity columns, ...; see select_swap_blockers.sql), the rebuild
+  instead builds the content in a temp table, then in the same transaction locks the table,
+  truncates it and copies the rows in: still atomic for readers (they wait for the lock), only the
+  copy runs under the lock.
+
+  Any failure rolls the whole transaction back: the old content, its indexes and the flag stay as
+  they were. Rerunning is safe: each rebuild starts from the current conflict tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from visit_conflicts.paths import read_sql
+
+STAGING_TABLE = "conflictlog_staging"
+_NEW_TABLE = "conflictlog_staging_new"
+_OLD_TABLE = "conflictlog_staging_old"
+_BUILD_TABLE = "_conflictlog_staging_build"
+
+# Staging columns that take the parent's value when the staging table also has their "Con" twin,
+# which then takes the pair's own value (other-actions.md B.2).
+_PARENT_WHEN_TWIN = {
+    "StatusFlag": "ConStatusFlag",
+    "FlagForReview": "ConFlagForReview",
+    "FlagForReviewDate": "ConFlagForReviewDate",
+}
+_OWN_VALUE = {twin: column for column, twin in _PARENT_WHEN_TWIN.items()}
+
+# Planner statistics gathered right after the build: the columns readers and joins key on.
+_ANALYZE_COLUMNS = (
+    "ID",
+    "CONFLICTID",
+    "VisitID",
+    "ConVisitID",
+    "VisitDate",
+    "SSN",
+    "ProviderID",
+    "ConProviderID",
+    "PayerID",
+    "ConPayerID",
+    "StatusFlag",
+    "ConStatusFlag",
+)
+_PRIVILEGES = frozenset(
+    {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "MAINTAIN"}
+)
+_RELOPTION = re.compile(r"^[a-z_][a-z0-9_.]*=[A-Za-z0-9_.\-]+$")
+_INDEX_DEF = re.compile(r"^CREATE (UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (USING .*)$", re.DOTALL)
+
+PhaseHook = Callable[[str], None]
+
+
+class StagingError(RuntimeError):
+    """The staging refresh cannot run; the message says what failed and what to do."""
+
+
+# -- payer dimension syncs -------------------------------------------------------------------------
+
+
+def sync_payer_provider_reminders(
+    conn: psycopg.Connection, batches: Iterable[Sequence[tuple[Any, ...]]], *, now: datetime
+) -> dict[str, int]:
+    """Sync `payer_provider_reminders` from (payer_id, app_payer_id, contract, provider_id,
+    app_provider_id, provider_name) text rows, in one transaction. Returns measured counts."""
+    return _sync(
+        conn,
+        batches,
+        now=now,
+        create="create_payer_provider_source",
+        table="_ppr_source",
+        columns=("payer_id", "app_payer_id", "contract", "provider_id", "app_provider_id", "provider_name"),
+        bad_rows="count_bad_payer_provider_rows",
+        upsert="upsert_payer_provider_reminders",
+    )
+
+
+def sync_payers(
+    conn: psycopg.Connection, batches: Iterable[Sequence[tuple[Any, ...]]], *, now: datetime
+) -> dict[str, int]:
+    """Sync `payers` from (payer_id, app_payer_id, payer_name, is_active, is_demo) rows, in one
+    transaction. Returns measured counts."""
+    return _sync(
+        conn,
+        batches,
+        now=now,
+        create="create_payer_source",
+        table="_payer_source",
+        columns=("payer_id", "app_payer_id", "payer_name", "is_active", "is_demo"),
+        bad_rows="count_bad_payer_rows",
+        upsert="upsert_payers",
+    )
+
+
+def _sync(
+    conn: psycopg.Connection,
+    batches: Iterable[Sequence[tuple[Any, ...]]],
+    *,
+    now: datetime,
+    create: str,
+    table: str,
+    columns: Sequence[str],
+    bad_rows: str,
+    upsert: str,
+) -> dict[str, int]:
+    source_rows = 0
+    with conn.transaction():
+        conn.execute(_statement(create))
+        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        with conn.cursor() as cur:
+            with cur.copy(copy_sql) as copy:
+                for batch in batches:
+                    for row in batch:
+                        copy.write_row(row)
+                    source_rows += len(batch)
+            counts = {"source_rows": source_rows}
+            cur.execute(_statement(bad_rows))
+            for reason, n in cur.fetchall():
+                counts[str(reason)] = int(n)
+            cur.execute(_statement(upsert), {"now": now})
+            written = [bool(r[0]) for r in cur.fetchall()]
+    skipped = sum(n for reason, n in counts.items() if reason.startswith("invalid_"))
+    counts["inserted"] = sum(written)
+    counts["updated"] = len(written) - counts["inserted"]
+    counts["unchanged"] = source_rows - skipped - counts.get("duplicate_keys", 0) - len(written)
+    return counts
+
+
+# -- conflictlog_staging ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StagingRebuild:
+    """Measured outcome of one rebuild (D13)."""
+
+    rows: int
+    strategy: str  # "swap" (build a new table, rename) or "in_place" (truncate and copy, one transaction)
+    lock_attempts: int
+    blockers: tuple[str, ...]
+    in_progress_rows: int  # settings rows set to InProgressFlag = 1 (0 when not asked)
+
+
+@dataclass(frozen=True)
+class _Column:
+    name: str
+    type: str  # format_type(), e.g. 'character varying(100)'
+    not_null: bool
+    default: str | None
+    comment: str | None
+
+
+def rebuild_conflictlog_staging(
+    conn: psycopg.Connection,
+    *,
+    window_start: date,
+    window_end: date,
+    now: datetime,
+    set_in_progress: bool = True,
+    lock_timeout_ms: int = 2000,
+    lock_attempts: int = 30,
+    on_phase: PhaseHook | None = None,
+) -> StagingRebuild:
+    """Replace the content of conflictlog_staging atomically (see the module docstring) and, in the
+    same commit, set settings."InProgressFlag" = 1 when `set_in_progress` (D17).
+
+    `on_phase` (tests, benchmarks) is called with "built" once the new content is complete but not yet
+    visible, "locked" when the swap holds the table's lock, and "swapped" when the new content replaced
+    the old one and the flag is set, just before the commit.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise StagingError("rebuild_conflictlog_staging needs a connection outside any transaction")
+    params = {"window_start": window_start, "window_end": window_end, "now": now}
+    new, old = sql.Identifier(_NEW_TABLE), sql.Identifier(_OLD_TABLE)
+    with conn.transaction():
+        # Only this step uses these names: a table under one is the leftover of an interrupted run.
+        # Dropped in a transaction of its own, so that removing its files never extends the swap's lock.
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}, {}").format(new, old))
+    with conn.transaction():
+        columns = _columns(conn, STAGING_TABLE)
+        if not columns:
+            raise StagingError(f"table {STAGING_TABLE} has no columns; run `db migrate`")
+        select_list = _staging_select_list(
+            [c.name for c in columns], {c.name for c in _columns(conn, "conflictvisitmaps")}
+        )
+        blockers = tuple(
+            str(r[0]) for r in conn.execute(_statement("select_swap_blockers"), {"table": STAGING_TABLE})
+        )
+        if blockers:
+            rows = _build(conn, _BUILD_TABLE, columns, select_list, params, temporary=True)
+        else:
+            rows = _build(conn, _NEW_TABLE, columns, select_list, params, temporary=False)
+            index_names = _copy_surroundings(conn, STAGING_TABLE, _NEW_TABLE, columns)
+        if on_phase:
+            on_phase("built")
+        attempts = _lock_exclusive(conn, STAGING_TABLE, lock_timeout_ms, lock_attempts)
+        if on_phase:
+            on_phase("locked")
+        if blockers:
+            _replace_rows(conn, columns)
+        else:
+            _swap_tables(conn, index_names)
+        flagged = conn.execute('UPDATE settings SET "InProgressFlag" = 1').rowcount if set_in_progress else 0
+        if on_phase:
+            on_phase("swapped")
+    if not blockers:
+        # Outside the swap: removing ~GBs of files takes seconds and must not extend the lock.
+        with conn.transaction():
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(old))
+    return StagingRebuild(rows, "in_place" if blockers else "swap", attempts, blockers, flagged)
+
+
+def _swap_tables(conn: psycopg.Connection, index_names: Sequence[tuple[str, str]]) -> None:
+    """Under the lock: the new table takes the staging name, its indexes the old indexes' names."""
+    staging, new, old = (sql.Identifier(n) for n in (STAGING_TABLE, _NEW_TABLE, _OLD_TABLE))
+    conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, old))
+    conn.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(new, staging))
+    # The old table is dropped after the commit: its indexes move out of the way now.
+    for temporary, name in index_names:
+        moved = sql.Identifier(f"{name[:50]}_vc_old")
+        conn.execute(sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(name), moved))
+        conn.execute(
+            sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(temporary), sql.Identifier(name))
+        )
+
+
+def _replace_rows(conn: psycopg.Connection, columns: Sequence[_Column]) -> None:
+    """Under the lock (fallback strategy): the staging rows become the built ones."""
+    staging = sql.Identifier(STAGING_TABLE)
+    conn.execute(sql.SQL("TRUNCATE {}").format(staging))
+    conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM {}").format(staging, sql.Identifier(_BUILD_TABLE)))
+    _analyze_keys(conn, STAGING_TABLE, columns)
+
+
+def _build(
+    conn: psycopg.Connection,
+    table: str,
+    columns: Sequence[_Column],
+    select_list: Sequence[sql.Composable],
+    params: dict[str, Any],
+    *,
+    temporary: bool,
+) -> int:
+    """CREATE [TEMP] TABLE `table` AS the staging rows, each column cast to the staging column's type."""
+    statement = sql.SQL(read_sql("postgres/staging/create_staging_rows.sql")).format(
+        temporary=sql.SQL("TEMP " if temporary else ""),
+        target=sql.Identifier(table),
+        columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
+        select_list=sql.SQL(", ").join(
+            sql.SQL("CAST({} AS {})").format(term, sql.SQL(c.type))
+            for term, c in zip(select_list, columns, strict=True)
+        ),
+        on_commit=sql.SQL("ON COMMIT DROP" if temporary else ""),
+    )
+    return conn.execute(statement, params).rowcount
+
+
+def _copy_surroundings(
+    conn: psycopg.Connection, source: str, target: str, columns: Sequence[_Column]
+) -> list[tuple[str, str]]:
+    """Give `target` the shape and surroundings of `source` (see the module docstring) and statistics
+    on its key columns; returns (temporary name, source's name) of the indexes it created."""
+    ident = sql.Identifier(target)
+    changes: list[sql.Composable] = []
+    for c in columns:
+        if c.default is not None:
+            changes.append(
+                sql.SQL("ALTER COLUMN {} SET DEFAULT {}").format(sql.Identifier(c.name), sql.SQL(c.default))
+            )
+        if c.not_null:
+            changes.append(sql.SQL("ALTER COLUMN {} SET NOT NULL").format(sql.Identifier(c.name)))
+    for name, definition in conn.execute(
+        _statement("select_check_constraints"), {"table": source}
+    ).fetchall():
+        changes.append(sql.SQL("ADD CONSTRAINT {} {}").format(sql.Identifier(name), sql.SQL(definition)))
+    if changes:
+        conn.execute(sql.SQL("ALTER TABLE {} ").format(ident) + sql.SQL(", ").join(changes))
+    for c in columns:
+        if c.comment is not None:
+            conn.execute(
+                sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(
+                    ident, sql.Identifier(c.name), sql.Literal(c.comment)
+                )
+            )
+    # Indexes under temporary names; the swap gives them the source's names.
+    index_names = []
+    indexes = conn.execute(_statement("select_plain_indexes"), {"table": source}).fetchall()
+    for i, (name, definition) in enumerate(indexes):
+        m = _INDEX_DEF.match(definition)
+        if m is None:
+            raise StagingError(f"cannot recreate index {name} of {source} from {definition!r}")
+        temporary = f"{target}_idx{i}"
+        conn.execute(
+            sql.SQL("CREATE {}INDEX {} ON {} {}").format(
+                sql.SQL(m.group(1) or ""), sql.Identifier(temporary), ident, sql.SQL(m.group(2))
+            )
+        )
+        index_names.append((temporary, str(name)))
+    _copy_table_properties(conn, source, target)
+    built = _columns(conn, target)
+    if built != list(columns):
+        diff = sorted({str(c) for c in built} ^ {str(c) for c in columns})
+        raise StagingError(
+            f"the rebuilt {source} would differ from the current one: {diff[:4]}; nothing changed"
+        )
+    _analyze_keys(conn, target, columns)
+    return index_names
+
+
+def _analyze_keys(conn: psycopg.Connection, table: str, columns: Sequence[_Column]) -> None:
+    """Statistics on the key columns only (a full ANALYZE of ~126 columns costs seconds per 100K rows,
+    PERFORMANCE-NOTES); the cleanup step's maintenance (D21) analyses the whole table later."""
+    present = {c.name for c in columns}
+    keys = [c for c in _ANALYZE_COLUMNS if c in present]
+    conn.execute(
+        sql.SQL("ANALYZE {} ({})").format(
+            sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, keys))
+        )
+    )
+
+
+def _staging_select_list(staging_columns: Sequence[str], cvm_columns: set[str]) -> list[sql.Composable]:
+    """B.2: the source expression of each staging column, in order."""
+    present = set(staging_columns)
+    terms: list[sql.Composable] = []
+    missing = []
+    for column in staging_columns:
+        if column in _PARENT_WHEN_TWIN and _PARENT_WHEN_TWIN[column] in present:
+            terms.append(sql.Identifier("c", column))
+        elif column in _OWN_VALUE:
+            terms.append(sql.Identifier("cvm", _OWN_VALUE[column]))
+        elif column == "CreatedDate":
+            terms.append(sql.Placeholder("now"))
+        elif column in cvm_columns:
+            terms.append(sql.Identifier("cvm", column))
+        else:
+            missing.append(column)
+    if missing:
+        raise StagingError(
+            f"{STAGING_TABLE} has column(s) {missing} with no conflictvisitmaps counterpart; "
+            "drop them or add a migration that gives them a source"
+        )
+    return terms
+
+
+def _lock_exclusive(conn: psycopg.Connection, table: str, timeout_ms: int, attempts: int) -> int:
+    """Take ACCESS EXCLUSIVE on `table`, waiting at most `timeout_ms` per attempt; returns the attempt
+    that got it. Between attempts the readers queued behind the request proceed."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with conn.transaction():  # a savepoint: a timed-out attempt leaves the build intact
+                conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(f"{timeout_ms}ms")))
+                conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+        except psycopg.errors.LockNotAvailable:
+            continue
+        conn.execute("SET LOCAL lock_timeout TO DEFAULT")
+        return attempt
+    raise StagingError(
+        f"could not lock {table} for the swap in {attempts} attempts of {timeout_ms} ms: a long "
+        f"transaction holds it (see pg_locks / pg_stat_activity); nothing was changed, rerun the step"
+    )
+
+
+def _copy_table_properties(conn: psycopg.Connection, source: str, target: str) -> None:
+    """Grants, table comment, storage options and owner of `source`, applied to `target`."""
+    row = conn.execute(_statement("select_table_properties"), {"table": source}).fetchone()
+    assert row is not None
+    owner, comment, reloptions, grants = row
+    ident = sql.Identifier(target)
+    for grantee, privilege, grantable in grants or []:
+        if privilege not in _PRIVILEGES:
+            raise StagingError(f"unexpected privilege {privilege!r} on {source}; cannot copy it")
+        conn.execute(
+            sql.SQL("GRANT {} ON {} TO {}{}").format(
+                sql.SQL(privilege),
+                ident,
+                sql.SQL("PUBLIC") if grantee is None else sql.Identifier(grantee),
+                sql.SQL(" WITH GRANT OPTION") if grantable == "yes" else sql.SQL(""),
+            )
+        )
+    if comment is not None:
+        conn.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(ident, sql.Literal(comment)))
+    if reloptions:
+        bad = [o for o in reloptions if not _RELOPTION.match(o)]
+        if bad:
+            raise StagingError(f"unexpected storage option(s) {bad} on {source}; cannot copy them")
+        conn.execute(
+            sql.SQL("ALTER TABLE {} SET ({})").format(
+                ident, sql.SQL(", ").join(sql.SQL(o) for o in reloptions)
+            )
+        )
+    current = conn.execute("SELECT current_user").fetchone()
+    if current is not None and owner != current[0]:
+        conn.execute(sql.SQL("ALTER TABLE {} OWNER TO {}").format(ident, sql.Identifier(owner)))
+
+
+def _columns(conn: psycopg.Connection, table: str) -> list[_Column]:
+    return [_Column(*r) for r in conn.execute(_statement("select_table_columns"), {"table": table})]
+
+
+def _statement(name: str) -> bytes:
+    return read_sql(f"postgres/staging/{name}.sql").encode()
