@@ -253,3 +253,16 @@ def test_finalize_refuses_after_failed_or_missing_chunk(
     with pytest.raises(finalize_step.FinalizeRefused, match=r"chunk 1: failed, chunk 2: missing"):
         _finalize(pg_server_dsn, schema, "run-f", 3, {0: "succeeded", 1: "failed"})
     assert row(pg, a, b)["StatusFlag"] == "N"
+
+
+def test_fractional_value_for_integer_column_is_rounded_like_postgres(pg: psycopg.Connection) -> None:
+    """The ETA arrives with two decimals; the int4 column gets it rounded half away from zero, and the
+    same value again is no change (D11 after type normalisation)."""
+    columns = (*COLUMNS, "ETATravelMinutes")
+    a, b, c, d = vid(), vid(), vid(), vid()
+    pg.autocommit = False
+    w = PairWriter(pg, columns, run_id="r", chunk=0)
+    assert w.write_batch([(*pair(a, b), 30.5), (*pair(c, d), 30.49)], now=NOW).inserted == 2
+    assert row(pg, a, b)["ETATravelMinutes"] == 31
+    assert row(pg, c, d)["ETATravelMinutes"] == 30
+    assert w.write_batch([(*pair(a, b), 30.5)], now=NOW).updated == 0

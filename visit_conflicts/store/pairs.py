@@ -24,6 +24,7 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
 
@@ -199,6 +200,17 @@ class PairWriter:
             self.conn.execute(
                 sql.SQL('CREATE INDEX ON {} ("VisitID", "ConVisitID")').format(sql.Identifier(INCOMING))
             )
+            # Integer columns that may receive fractions (ETATravelMinutes arrives with 2 decimals): the
+            # legacy write relied on PostgreSQL's assignment cast, which CSV COPY does not apply.
+            self._integer_columns = {
+                r[0]
+                for r in self.conn.execute(
+                    """SELECT attname FROM pg_attribute
+                       WHERE attrelid = %s::regclass AND attnum > 0
+                         AND atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)""",
+                    (f"pg_temp.{INCOMING}",),
+                ).fetchall()
+            }
         self._update_sql = self._build_update()
         self._insert_sql = self._build_insert()
         self._assign_sql: sql.Composed | None = None
@@ -247,9 +259,14 @@ class PairWriter:
     def _csv_payload(self, rows: Sequence[Sequence[Any]]) -> bytes:
         """Bulk-encode the batch: Arrow arrays per column, then Arrow's CSV writer (no per-value Python)."""
         arrays = []
-        for i in range(len(self.columns)):
-            values = [r[i] for r in rows]
-            arrays.append(pa.array(values, from_pandas=False))
+        for i, column in enumerate(self.columns):
+            array = pa.array([r[i] for r in rows], from_pandas=False)
+            if column in self._integer_columns and (
+                pa.types.is_floating(array.type) or pa.types.is_decimal(array.type)
+            ):
+                # Same result as PostgreSQL's numeric -> integer assignment cast (half away from zero).
+                array = pc.cast(pc.round(array, 0, round_mode="half_towards_infinity"), pa.int64())
+            arrays.append(array)
         table = pa.Table.from_arrays(arrays, names=list(self.columns))
         buf = io.BytesIO()
         pacsv.write_csv(
