@@ -63,7 +63,7 @@ STEPS: tuple[Step, ...] = (
         "payer-provider sync, atomic conflictlog_staging rebuild, InProgressFlag=1",
         retry=_TRANSIENT,
         timeout_seconds=3600,
-        writes=("payer_provider_reminders", "conflictlog_staging", "payers"),
+        writes=("payer_provider_reminders", "conflictlog_staging", "payers", "settings"),
     ),
     # Fargate, not Lambda: plan materialises the scope keys (millions of groups at full volume).
     Step(

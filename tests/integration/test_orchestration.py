@@ -170,9 +170,32 @@ def test_success_sets_last_load_date_and_closes_ledger(
 
 def test_preflight_moves_identity_sequences_past_existing_ids(pg: psycopg.Connection, schema: str) -> None:
     """Inserts cannot collide with ids written behind the sequence's back (legacy self-healing, done ahead)."""
-    pg.execute("""INSERT INTO conflicts ("CONFLICTID", "StatusFlag") OVERRIDING SYSTEM VALUE VALUES (500, 'N')""")
+    pg.execute(
+        """INSERT INTO conflicts ("CONFLICTID", "StatusFlag") OVERRIDING SYSTEM VALUE VALUES (500, 'N')"""
+    )
     moved = preflight.sync_identity_sequences(pg, schema)
     assert moved == {"conflicts": 500}
-    row = pg.execute('INSERT INTO conflicts ("StatusFlag") VALUES (%s) RETURNING "CONFLICTID"', ("N",)).fetchone()
+    row = pg.execute(
+        'INSERT INTO conflicts ("StatusFlag") VALUES (%s) RETURNING "CONFLICTID"', ("N",)
+    ).fetchone()
     assert row == (501,)
     assert preflight.sync_identity_sequences(pg, schema) == {}
+
+
+def test_run_scratch_rows_are_purged_at_the_end(
+    res: Resources, pg: psycopg.Connection, tmp_path: Path
+) -> None:
+    """The ledger-side scope and seen tables keep nothing once a run has ended (they are unlogged scratch)."""
+    pg.execute(
+        """INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN") VALUES ('r-scratch', 0, '2026-11-20', 'x')"""
+    )
+    pg.execute(
+        """INSERT INTO run_seen_pair (run_id, chunk, "VisitID", "ConVisitID")
+           VALUES ('r-scratch', 0, gen_random_uuid(), gen_random_uuid())"""
+    )
+    outcome = run(res, Params(chunks=2, steps=["detect"]), tmp_path, run_id="r-scratch")
+    assert outcome.ok, outcome.text
+    for table in ("run_scope_group", "run_seen_pair"):
+        assert pg.execute(
+            f"SELECT count(*) FROM {table} WHERE run_id = %s", (outcome.run_id,)
+        ).fetchone() == (0,)

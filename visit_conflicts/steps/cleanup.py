@@ -84,6 +84,17 @@ def refresh_view(conn: psycopg.Connection, view: str) -> str:
         return "refreshed (plain)"
 
 
+def purge_scratch(conn: psycopg.Connection, run_id: str) -> int:
+    """The run's scope and seen keys are scratch data of this run only; drop them when it ends."""
+    deleted = 0
+    for table in ("run_scope_group", "run_seen_pair"):
+        cur = conn.execute(
+            sql.SQL("DELETE FROM {} WHERE run_id = %s").format(sql.Identifier(table)), (run_id,)
+        )
+        deleted += max(cur.rowcount, 0)
+    return deleted
+
+
 def send_email(params: Params, subject: str, text: str, html_body: str) -> None:
     import boto3
 
@@ -125,6 +136,7 @@ def run(
                 ("in_progress_flag", lambda: _reset_flags(conn, params, success=outcome == "succeeded")),
                 ("maintenance", lambda: _maintain(conn, tables_written(steps))),
                 ("materialized_view", lambda: refresh_view(conn, params.materialized_view_name)),
+                ("scratch_rows", lambda: purge_scratch(conn, run_id)),
             )
             for name, action in parts:
                 try:
