@@ -10,6 +10,7 @@ in-process database, which is safe to use from several threads (one connection p
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,56 @@ def release_emulation() -> None:
         _patch_cm, _patched_dir = None, None
 
 
+# Leading comments (the .sql files open with one) are skipped before looking at the verb.
+_DDL = re.compile(
+    r"^(?:\s*--[^\n]*\n|\s*/\*.*?\*/)*\s*(CREATE|DROP|ALTER|TRUNCATE)\b", re.IGNORECASE | re.DOTALL
+)
+# The emulation keeps a catalog of tables that concurrent DDL transactions (one per chunk thread, each
+# creating its own session tables) would update at once and fail on; DDL is therefore serialised. Real
+# Snowflake needs no such lock.
+_ddl_lock = threading.Lock()
+
+
+class _EmulatedCursor:
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+
+    def execute(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        if _DDL.match(command):
+            with _ddl_lock:
+                return self._cursor.execute(command, *args, **kwargs)
+        return self._cursor.execute(command, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def __iter__(self) -> Any:
+        return iter(self._cursor)
+
+    def __enter__(self) -> _EmulatedCursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._cursor.close()
+
+
+class _EmulatedConnection:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def cursor(self, *args: Any, **kwargs: Any) -> _EmulatedCursor:
+        return _EmulatedCursor(self._conn.cursor(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def __enter__(self) -> _EmulatedConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._conn.close()
+
+
 def connect_source(
     source_dir: Path | None = None,
     *,
@@ -71,7 +122,9 @@ def connect_source(
     """A connector connection to the source: emulated when `source_dir` is given, else real Snowflake."""
     if source_dir is not None:
         _ensure_emulation(Path(source_dir))
-        return snowflake.connector.connect(database=database, schema=schema)
+        # Opening attaches the database file on first use; two threads doing it at once would collide.
+        with _ddl_lock:
+            return _EmulatedConnection(snowflake.connector.connect(database=database, schema=schema))
     if not credentials:
         raise SourceError("no Snowflake credentials: set the snowflake secret or pass --source-dir")
     return snowflake.connector.connect(database=database, schema=schema, **credentials)
