@@ -74,8 +74,17 @@ def _diff(before: int | None, after: int | None) -> int | None:
     return None if before is None or after is None else after - before
 
 
+# The counts an operator reads first; the rest follow alphabetically (the ledger's jsonb loses order).
+_LEADING_COUNTS = ("pairs_read", "inserted", "updated", "unchanged", "reopened", "resolved", "new_conflicts")
+
+
 def _fmt_counts(counts: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in counts.items()) if counts else "-"
+    """Counts for text and HTML; zero `skipped_*` counters are left out there (the JSON keeps them)."""
+    shown = {k: v for k, v in counts.items() if not (k.startswith("skipped_") and v == 0)}
+    ordered = [k for k in _LEADING_COUNTS if k in shown] + sorted(
+        k for k in shown if k not in _LEADING_COUNTS
+    )
+    return ", ".join(f"{k}={shown[k]}" for k in ordered) if shown else "-"
 
 
 def render_text(report: dict[str, Any]) -> str:

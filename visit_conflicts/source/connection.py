@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ def _ensure_emulation(source_dir: Path) -> None:
             )
         import fakesnow
 
+        # fakesnow's advice to its own callers, printed on every fetch; nothing for our users to act on.
+        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
         source_dir.mkdir(parents=True, exist_ok=True)
         cm = fakesnow.patch(db_path=source_dir, nop_regexes=_NOP_REGEXES)
         cm.__enter__()
