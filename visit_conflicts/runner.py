@@ -88,7 +88,7 @@ def _run_mapped(
             for fut in done:
                 exc = fut.exception()
                 if exc is not None:
-                    failures.append(f"chunk {futures[fut]}: {exc}")
+                    failures.append(f"chunk {futures[fut]}: {type(exc).__name__}: {exc}")
                     # Stop handing out chunks; the running ones finish or notice the cancel flag.
                     for other in pending:
                         other.cancel()

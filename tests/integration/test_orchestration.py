@@ -169,7 +169,7 @@ def test_success_sets_last_load_date_and_closes_ledger(
 
 
 def test_preflight_moves_identity_sequences_past_existing_ids(pg: psycopg.Connection, schema: str) -> None:
-    """Inserts cannot collide with ids written behind the sequence's back (legacy self-healing, done ahead)."""
+    """Inserts cannot collide with ids written behind the sequence's back (legacy self-healing, ahead)."""
     pg.execute(
         """INSERT INTO conflicts ("CONFLICTID", "StatusFlag") OVERRIDING SYSTEM VALUE VALUES (500, 'N')"""
     )
@@ -185,9 +185,10 @@ def test_preflight_moves_identity_sequences_past_existing_ids(pg: psycopg.Connec
 def test_run_scratch_rows_are_purged_at_the_end(
     res: Resources, pg: psycopg.Connection, tmp_path: Path
 ) -> None:
-    """The ledger-side scope and seen tables keep nothing once a run has ended (they are unlogged scratch)."""
+    """The ledger-side scope and seen tables keep nothing once a run has ended (unlogged scratch)."""
     pg.execute(
-        """INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN") VALUES ('r-scratch', 0, '2026-11-20', 'x')"""
+        """INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN")
+           VALUES ('r-scratch', 0, '2026-11-20', 'x')"""
     )
     pg.execute(
         """INSERT INTO run_seen_pair (run_id, chunk, "VisitID", "ConVisitID")

@@ -75,6 +75,20 @@ _DDL = re.compile(
 _ddl_lock = threading.Lock()
 
 
+class _ArrowResultBatch:
+    def __init__(self, batch: Any) -> None:
+        self._batch = batch
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._batch.rowcount)
+
+    def to_arrow(self) -> Any:
+        import pyarrow as pa
+
+        return pa.Table.from_batches([self._batch._batch])
+
+
 class _EmulatedCursor:
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
@@ -84,6 +98,12 @@ class _EmulatedCursor:
             with _ddl_lock:
                 return self._cursor.execute(command, *args, **kwargs)
         return self._cursor.execute(command, *args, **kwargs)
+
+    def get_result_batches(self) -> list[Any] | None:
+        """Result batches that convert to Arrow, as the real connector's do (fakesnow 0.12 leaves
+        `to_arrow` unimplemented but holds each batch as an Arrow record batch)."""
+        batches = self._cursor.get_result_batches()
+        return None if batches is None else [_ArrowResultBatch(b) for b in batches]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cursor, name)

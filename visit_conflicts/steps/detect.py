@@ -16,7 +16,12 @@ from datetime import datetime
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.execution import check_cancelled
-from visit_conflicts.source.detection import PAIR_COLUMNS, count_skipped_rows, iter_pairs, load_reference_data
+from visit_conflicts.source.detection import (
+    PAIR_COLUMNS,
+    count_skipped_rows,
+    iter_pair_tables,
+    load_reference_data,
+)
 from visit_conflicts.steps import Resources, StepResult
 from visit_conflicts.steps.plan import scope_of
 from visit_conflicts.store.pairs import MergeCounts, PairWriter, forget_seen_pairs
@@ -36,7 +41,7 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
             pg, PAIR_COLUMNS, run_id=ctx.run_id, chunk=chunk, insert_enabled=params.enable_insert
         )
         zone = params.zone
-        for batch in iter_pairs(sf, scope, ref, params.batch_size):
+        for batch in iter_pair_tables(sf, scope, ref, params.batch_size):
             check_cancelled(res.cancel)
             # Written timestamps are business-zone wall clock, like every timestamp of the schema.
             now = datetime.now(zone).replace(tzinfo=None)

@@ -30,7 +30,11 @@ SOURCE_TABLES = (
     "FACTCAREGIVERINSERVICE",
 )
 # Identity columns of the tables the pipeline inserts into.
-IDENTITY_COLUMNS = (("conflictvisitmaps", "ID"), ("conflicts", "CONFLICTID"), ("payer_provider_reminders", "ID"))
+IDENTITY_COLUMNS = (
+    ("conflictvisitmaps", "ID"),
+    ("conflicts", "CONFLICTID"),
+    ("payer_provider_reminders", "ID"),
+)
 
 
 class PreflightError(RuntimeError):

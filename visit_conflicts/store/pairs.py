@@ -20,7 +20,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 import psycopg
 import pyarrow as pa
@@ -67,7 +67,11 @@ INSERVICE_PTO_COLUMNS = (
     "ConPTOEndDate",
 )
 
+# A batch of pairs: Python rows in the writer's column order, or Arrow data with those column names.
+PairRows: TypeAlias = Sequence[Sequence[Any]] | pa.Table | pa.RecordBatch
+
 INCOMING = "_incoming_pairs"
+NEW_PAIRS = "_new_pairs"
 
 
 def regular_pair(alias: str) -> sql.Composable:
@@ -200,6 +204,13 @@ class PairWriter:
             self.conn.execute(
                 sql.SQL('CREATE INDEX ON {} ("VisitID", "ConVisitID")').format(sql.Identifier(INCOMING))
             )
+            self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(NEW_PAIRS)))
+            self.conn.execute(
+                sql.SQL(
+                    'CREATE TEMP TABLE {} ("VisitID" uuid NOT NULL, "ConVisitID" uuid NOT NULL,'
+                    " conflict_id int8, first_created timestamp)"
+                ).format(sql.Identifier(NEW_PAIRS))
+            )
             # Integer columns that may receive fractions (ETATravelMinutes arrives with 2 decimals): the
             # legacy write relied on PostgreSQL's assignment cast, which CSV COPY does not apply.
             self._integer_columns = {
@@ -245,29 +256,47 @@ class PairWriter:
             set_list=sql.SQL(",\n    ").join(set_terms),
         )
 
-    def _build_insert(self) -> sql.Composed:
-        template = read_sql("postgres/detect/insert_new_pairs.sql")
-        return sql.SQL(template).format(
-            incoming=sql.Identifier(INCOMING),
-            columns=_ident_list(self.columns),
-            n_columns=_ident_list(self.columns, "n"),
-            in_service_flag=sql.Literal(self.kind.in_service_flag),
+    def _build_insert(self) -> list[sql.Composed]:
+        """The D10 statements, in order: mark new pairs, inherit conflict ids, create parents, insert."""
+        names = {"incoming": sql.Identifier(INCOMING), "new_pairs": sql.Identifier(NEW_PAIRS)}
+        statements = []
+        for name in ("mark_new_pairs", "inherit_conflict_ids", "create_new_conflicts"):
+            statements.append(sql.SQL(read_sql(f"postgres/detect/{name}.sql")).format(**names))
+        statements.append(
+            sql.SQL(read_sql("postgres/detect/insert_new_pairs.sql")).format(
+                **names,
+                columns=_ident_list(self.columns),
+                n_columns=_ident_list(self.columns, "n"),
+                in_service_flag=sql.Literal(self.kind.in_service_flag),
+            )
         )
+        return statements
 
     # -- encoding --------------------------------------------------------------------------------------
 
-    def _csv_payload(self, rows: Sequence[Sequence[Any]]) -> bytes:
-        """Bulk-encode the batch: Arrow arrays per column, then Arrow's CSV writer (no per-value Python)."""
-        arrays = []
+    def _arrow_table(self, rows: PairRows) -> pa.Table:
+        """The batch as an Arrow table in `self.columns` order (Arrow input is used as it comes)."""
+        if isinstance(rows, pa.RecordBatch):
+            rows = pa.Table.from_batches([rows])
+        if isinstance(rows, pa.Table):
+            missing = [c for c in self.columns if c not in rows.column_names]
+            if missing:
+                raise ValueError(f"pair batch lacks column(s) {missing}")
+            return rows.select(list(self.columns))
+        arrays = [pa.array([r[i] for r in rows], from_pandas=False) for i in range(len(self.columns))]
+        return pa.Table.from_arrays(arrays, names=list(self.columns))
+
+    def _csv_payload(self, rows: PairRows) -> bytes:
+        """Bulk-encode the batch with Arrow's CSV writer (no per-value Python work for Arrow input)."""
+        table = self._arrow_table(rows)
         for i, column in enumerate(self.columns):
-            array = pa.array([r[i] for r in rows], from_pandas=False)
+            array = table.column(i)
             if column in self._integer_columns and (
                 pa.types.is_floating(array.type) or pa.types.is_decimal(array.type)
             ):
                 # Same result as PostgreSQL's numeric -> integer assignment cast (half away from zero).
-                array = pc.cast(pc.round(array, 0, round_mode="half_towards_infinity"), pa.int64())
-            arrays.append(array)
-        table = pa.Table.from_arrays(arrays, names=list(self.columns))
+                rounded = pc.cast(pc.round(array, 0, round_mode="half_towards_infinity"), pa.int64())
+                table = table.set_column(i, column, rounded)
         buf = io.BytesIO()
         pacsv.write_csv(
             table, buf, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed")
@@ -276,9 +305,27 @@ class PairWriter:
 
     # -- the merge -------------------------------------------------------------------------------------
 
-    def write_batch(self, rows: Sequence[Sequence[Any]], *, now: datetime) -> MergeCounts:
-        counts = MergeCounts(pairs_read=len(rows))
-        if not rows:
+    def _insert_new(self, cur: psycopg.Cursor[Any], now: datetime) -> tuple[int, int]:
+        """D10 insert; returns (pairs inserted, parent conflicts created)."""
+        mark, inherit, create, insert = self._insert_sql
+        cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(NEW_PAIRS)))
+        cur.execute(mark)
+        if cur.rowcount == 0:
+            return 0, 0
+        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(NEW_PAIRS)))
+        cur.execute(inherit)
+        cur.execute(create, {"now": now})
+        row = cur.fetchone()
+        assert row is not None
+        parents = int(row[0])
+        cur.execute(insert, {"now": now})
+        return max(cur.rowcount, 0), parents
+
+    def write_batch(self, rows: PairRows, *, now: datetime) -> MergeCounts:
+        """Merge one batch (tuples in `columns` order, or an Arrow table/record batch with those columns)."""
+        n_rows = rows.num_rows if isinstance(rows, pa.Table | pa.RecordBatch) else len(rows)
+        counts = MergeCounts(pairs_read=n_rows)
+        if n_rows == 0:
             return counts
         payload = self._csv_payload(rows)
         incoming = sql.Identifier(INCOMING)
@@ -301,10 +348,7 @@ class PairWriter:
                 counts.updated = len(old_statuses)
                 counts.reopened = sum(1 for s in old_statuses if s == "R")
                 if self.insert_enabled:
-                    cur.execute(self._insert_sql, {"now": now})
-                    row = cur.fetchone()
-                    assert row is not None
-                    counts.inserted, counts.new_conflicts = int(row[0]), int(row[1])
+                    counts.inserted, counts.new_conflicts = self._insert_new(cur, now)
                 if self._assign_sql is not None:
                     cur.execute(self._assign_sql, {"now": now})
                     row = cur.fetchone()
