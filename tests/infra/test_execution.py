@@ -152,16 +152,15 @@ def test_cleanup_reporting_a_failure_fails_the_execution(
     assert (run.status, run.error) == ("FAILED", c.ERROR_RUN_NOT_SUCCEEDED)
 
 
-def test_invalid_params_fail_outside_the_catch_so_the_status_change_rule_cleans_up(
-    machine: LocalStepFunctions,
-) -> None:
-    """D3 + D19: preflight rejects unknown keys; the catch-path cleanup gets the same invalid input and
-    fails too, so the execution ends with an error that is not one of the state machine's own Fail
-    states: the status-change rule then invokes cleanup with the run id only."""
+def test_invalid_params_are_reported_by_the_catch_path_cleanup(machine: LocalStepFunctions) -> None:
+    """D3 + D19: preflight rejects unknown keys; the catch-path cleanup falls back to the environment's
+    configuration, so it still runs and the execution ends in the state machine's own Fail state with
+    the configuration error in the run's error."""
     run = machine.execute("run-bad-params", {"params": {"no_such_key": 1}})
 
-    assert run.status == "FAILED"
-    assert run.error == "ConfigError"
-    assert run.error not in c.OWN_FAIL_ERRORS
-    assert run.steps() == []  # neither adapter got as far as the stubbed work
-    assert STEP_BY_NAME[CLOSING].retry.max_attempts == len(run.retry_waits)
+    assert (run.status, run.error) == ("FAILED", c.ERROR_STEP_FAILED)
+    assert run.steps() == [CLOSING]
+    cleanup_call = run.calls[-1]
+    assert cleanup_call.outcome == "failed"
+    assert cleanup_call.error is not None
+    assert "no_such_key" in cleanup_call.error and "unknown key" in cleanup_call.error
