@@ -12,7 +12,7 @@ from infra import constants as c
 from infra.state_machine import pipeline_shape, visited_steps
 from tests.infra.execution import ALWAYS, LocalStepFunctions, StubbedWork
 from tests.infra.support import Synthesised
-from visit_conflicts.pipeline import STEP_BY_NAME, STEPS, selected_work_steps
+from visit_conflicts.pipeline import STEPS, selected_work_steps
 
 SHAPE = pipeline_shape(STEPS)
 OPENING, CLOSING = SHAPE.opening.name, SHAPE.closing.name
