@@ -48,6 +48,10 @@ def build_report(conn: psycopg.Connection, schema: str, run_id: str | None = Non
             }
         )
     ended = run.get("ended_at")
+    # Wall-clock duration from the steps' own clock readings: the run's started_at is its "now", which
+    # a reproducible run (--now) fixes to a value that is not the time it actually ran.
+    first_start = min((s.started_at for s in steps), default=None)
+    last_end = max((s.ended_at for s in steps if s.ended_at), default=None)
     return {
         "run_id": run["run_id"],
         "environment": run["environment"],
@@ -55,7 +59,7 @@ def build_report(conn: psycopg.Connection, schema: str, run_id: str | None = Non
         "full_run": run["full_run"],
         "started_at": _iso(run["started_at"]),
         "ended_at": _iso(ended),
-        "seconds": _seconds(run["started_at"], ended),
+        "seconds": _seconds(first_start, last_end),
         "run_date": run["run_date"].isoformat(),
         "window": [run["window_start"].isoformat(), run["window_end"].isoformat()],
         "cutoff": _iso(run["cutoff"]),
