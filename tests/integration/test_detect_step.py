@@ -86,6 +86,12 @@ def test_planted_cases_produce_exactly_their_pairs_and_flags(
         checked += 1
     assert checked >= 40
     detect = [s for s in outcome.report["steps"] if s["step"] == "detect"]
+    # D13: the report's counts are the database's changes.
+    assert sum(s["counts"]["inserted"] for s in detect) == len(stored)
+    assert (
+        sum(s["counts"]["new_conflicts"] for s in detect)
+        == pg.execute("SELECT count(*) FROM conflicts").fetchone()[0]
+    )  # type: ignore[index]
     assert sum(s["counts"]["skipped_blank_ssn"] for s in detect) >= 1  # D23 counted, not fatal
 
 

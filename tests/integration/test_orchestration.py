@@ -202,3 +202,29 @@ def test_run_scratch_rows_are_purged_at_the_end(
         assert pg.execute(
             f"SELECT count(*) FROM {table} WHERE run_id = %s", (outcome.run_id,)
         ).fetchone() == (0,)
+
+
+def test_maintenance_is_scoped_to_tables_the_run_wrote(
+    res: Resources, pg: psycopg.Connection, tmp_path: Path
+) -> None:
+    """D21: VACUUM/ANALYZE only the tables written by the steps that ran; row counts come from
+    pg_class.reltuples (the report's table section), not COUNT(*)."""
+    outcome = run(res, Params(chunks=1, steps=["plan", "detect"]), tmp_path)
+    assert outcome.ok, outcome.text
+    cleanup_counts = next(s["counts"] for s in outcome.report["steps"] if s["step"] == "cleanup")
+    assert cleanup_counts["maintenance"] == "conflictvisitmaps,conflicts"
+    vacuumed = dict(
+        pg.execute(
+            """SELECT relname, last_vacuum IS NOT NULL FROM pg_stat_user_tables
+               WHERE schemaname = current_schema()
+                 AND relname IN ('conflictvisitmaps', 'conflicts', 'conflictlog_staging',
+                                 'payer_provider_reminders')"""
+        ).fetchall()
+    )
+    assert vacuumed == {
+        "conflictvisitmaps": True,
+        "conflicts": True,
+        "conflictlog_staging": False,
+        "payer_provider_reminders": False,
+    }
+    assert set(outcome.report["tables"]) >= {"conflictvisitmaps", "conflicts"}
