@@ -88,10 +88,8 @@ def test_planted_cases_produce_exactly_their_pairs_and_flags(
     detect = [s for s in outcome.report["steps"] if s["step"] == "detect"]
     # D13: the report's counts are the database's changes.
     assert sum(s["counts"]["inserted"] for s in detect) == len(stored)
-    assert (
-        sum(s["counts"]["new_conflicts"] for s in detect)
-        == pg.execute("SELECT count(*) FROM conflicts").fetchone()[0]
-    )  # type: ignore[index]
+    parents = pg.execute("SELECT count(*) FROM conflicts").fetchone()
+    assert parents is not None and sum(s["counts"]["new_conflicts"] for s in detect) == parents[0]
     assert sum(s["counts"]["skipped_blank_ssn"] for s in detect) >= 1  # D23 counted, not fatal
 
 

@@ -213,7 +213,7 @@ def test_maintenance_is_scoped_to_tables_the_run_wrote(
     assert outcome.ok, outcome.text
     cleanup_counts = next(s["counts"] for s in outcome.report["steps"] if s["step"] == "cleanup")
     assert cleanup_counts["maintenance"] == "conflictvisitmaps,conflicts"
-    vacuumed = dict(
+    vacuumed: dict[str, bool] = dict(
         pg.execute(
             """SELECT relname, last_vacuum IS NOT NULL FROM pg_stat_user_tables
                WHERE schemaname = current_schema()
