@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from visit_conflicts.localstack import LocalStackError, PgServer, find_bin_dir
+from visit_conflicts.localstack import LocalStackError, PgServer, find_bin_dir, free_port
 from visit_conflicts.store.db import connect
 from visit_conflicts.store.migrate import migrate
 
@@ -32,21 +32,15 @@ def pg_server_dsn() -> Iterator[str]:
     root.chmod(0o755)
     try:
         bin_dir = find_bin_dir(require_cron=True)
-        server = PgServer(root=root, bin_dir=bin_dir, port=_port(), with_cron=True)
+        server = PgServer(root=root, bin_dir=bin_dir, port=free_port(), with_cron=True)
     except LocalStackError:
         # Without pg_cron the pgcron-marked tests fail with a clear message; everything else runs.
-        server = PgServer(root=root, bin_dir=find_bin_dir(), port=_port(), with_cron=False)
+        server = PgServer(root=root, bin_dir=find_bin_dir(), port=free_port(), with_cron=False)
     server.start()
     try:
         yield server.dsn
     finally:
         server.destroy()
-
-
-def _port() -> int:
-    from visit_conflicts.localstack import free_port
-
-    return free_port()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from visit_conflicts.config import Params
 from visit_conflicts.observability import logger
 from visit_conflicts.pipeline import STEP_BY_NAME
 from visit_conflicts.report import build_report, email_subject, render_html, render_text
-from visit_conflicts.steps import Resources, StepResult
+from visit_conflicts.steps import Resources
 from visit_conflicts.store import ledger
 
 
@@ -220,9 +220,3 @@ def _reset_flags(conn: psycopg.Connection, params: Params, *, success: bool) -> 
 def _maintain(conn: psycopg.Connection, tables: list[str]) -> str:
     maintain(conn, tables)
     return ",".join(tables) if tables else "none"
-
-
-def as_step_result(outcome: CleanupOutcome) -> StepResult:
-    return StepResult(
-        counts={"problems": len(outcome.problems)}, status="failed" if outcome.problems else "succeeded"
-    )
