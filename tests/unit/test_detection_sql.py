@@ -88,7 +88,7 @@ def test_arrow_batches_are_rebatched_and_converted() -> None:
         )
 
     cur = _ArrowCursor([table(0, 3), table(3, 4), table(7, 1)])
-    batches = list(detection._stream_rows(cur, 3))
+    batches = list(detection.stream_rows(cur, 3))
     assert [len(b) for b in batches] == [3, 3, 2]
     assert batches[0][0] == (0, 1.25, "Y") and isinstance(batches[0][0][0], int)
     assert [r[0] for b in batches for r in b] == list(range(8))
@@ -99,7 +99,7 @@ def test_fetchmany_is_used_without_arrow() -> None:
     """Emulation path: no fetch_arrow_batches, so rows come through fetchmany."""
     rows = [[(1, "a"), (2, "b")], [(3, "c")], []]
     cur = SimpleNamespace(fetchmany=lambda size: rows.pop(0))
-    assert list(detection._stream_rows(cur, 2)) == [[(1, "a"), (2, "b")], [(3, "c")]]
+    assert list(detection.stream_rows(cur, 2)) == [[(1, "a"), (2, "b")], [(3, "c")]]
 
 
 def test_mph_bands_are_ranked_and_the_last_is_open() -> None:

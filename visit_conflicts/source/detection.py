@@ -231,8 +231,8 @@ def iter_pairs(
     cur = sf_conn.cursor()
     try:
         # The column order is PAIR_COLUMNS by construction (checked by tests/unit/test_detection_sql.py).
-        cur.execute(read_sql(_DETECT_SQL.format("select_conflict_pairs")), _run_params(scope))
-        yield from _stream_rows(cur, batch_size)
+        cur.execute(read_sql(_DETECT_SQL.format("select_conflict_pairs")), run_params(scope))
+        yield from stream_rows(cur, batch_size)
     finally:
         cur.close()
 
@@ -250,10 +250,10 @@ def iter_pair_tables(
     _prepare(sf_conn, scope, ref)
     cur = sf_conn.cursor()
     try:
-        cur.execute(read_sql(_DETECT_SQL.format("select_conflict_pairs")), _run_params(scope))
+        cur.execute(read_sql(_DETECT_SQL.format("select_conflict_pairs")), run_params(scope))
         batches = cur.get_result_batches()
         if batches is None:  # pragma: no cover - a connector without result batches
-            yield from _stream_rows(cur, batch_size)
+            yield from stream_rows(cur, batch_size)
             return
         pending: list[Any] = []
         pending_rows = 0
@@ -280,7 +280,7 @@ def count_skipped_rows(sf_conn: Any, scope: DetectionScope, ref: ReferenceData) 
     counts = dict.fromkeys(SKIP_REASONS, 0)
     cur = sf_conn.cursor()
     try:
-        cur.execute(read_sql(_DETECT_SQL.format("count_skipped_rows")), _run_params(scope))
+        cur.execute(read_sql(_DETECT_SQL.format("count_skipped_rows")), run_params(scope))
         for reason, n in cur.fetchall():
             counts[str(reason)] = int(n)
     finally:
@@ -288,10 +288,10 @@ def count_skipped_rows(sf_conn: Any, scope: DetectionScope, ref: ReferenceData) 
     return counts
 
 
-# -- internals -------------------------------------------------------------------------------------
+# -- building blocks (also used by the InService source queries) ------------------------------------
 
 
-def _run_params(scope: DetectionScope) -> dict[str, Any]:
+def run_params(scope: DetectionScope) -> dict[str, Any]:
     """Bound parameters shared by the scope statements (D1: literals, computed once by the caller)."""
     cutoff = scope.cutoff.astimezone(UTC)
     return {
@@ -329,8 +329,8 @@ def _prepare(sf_conn: Any, scope: DetectionScope, ref: ReferenceData) -> None:
         )
     cur = sf_conn.cursor()
     try:
-        _load_list(cur, "excluded_ssn", [s.strip() for s in ref.excluded_ssns if s and s.strip()])
-        _load_list(cur, "excluded_provider", [p.lower() for p in ref.excluded_provider_ids if p])
+        load_list(cur, "excluded_ssn", [s.strip() for s in ref.excluded_ssns if s and s.strip()])
+        load_list(cur, "excluded_provider", [p.lower() for p in ref.excluded_provider_ids if p])
         cur.execute(read_sql(_DETECT_SQL.format("create_mph_band")))
         for band in _mph_band_rows(ref.mph_bands):
             cur.execute(read_sql(_DETECT_SQL.format("insert_mph_band")), band)
@@ -339,12 +339,12 @@ def _prepare(sf_conn: Any, scope: DetectionScope, ref: ReferenceData) -> None:
             read_sql(_DETECT_SQL.format("insert_distance_setting")),
             {"extra_distance_per": float(ref.extra_distance_per)},
         )
-        cur.execute(read_sql(_DETECT_SQL.format("create_delta_group")), _run_params(scope))
+        cur.execute(read_sql(_DETECT_SQL.format("create_delta_group")), run_params(scope))
     finally:
         cur.close()
 
 
-def _load_list(cur: Any, table: str, values: list[str]) -> None:
+def load_list(cur: Any, table: str, values: list[str]) -> None:
     cur.execute(read_sql(_DETECT_SQL.format(f"create_{table}")))
     insert = read_sql(_DETECT_SQL.format(f"insert_{table}"))
     unique = sorted(set(values))
@@ -352,7 +352,7 @@ def _load_list(cur: Any, table: str, values: list[str]) -> None:
         cur.execute(insert, {"values": json.dumps(unique[start : start + _LOAD_BATCH])})
 
 
-def _stream_rows(cur: Any, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+def stream_rows(cur: Any, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
     """Arrow batches when the connector offers them (real Snowflake), else fetchmany (emulation)."""
     fetch_arrow = getattr(cur, "fetch_arrow_batches", None)
     if fetch_arrow is not None:

@@ -30,9 +30,9 @@ from visit_conflicts.source.detection import (
     PAIR_COLUMNS,
     DetectionScope,
     ReferenceData,
-    _load_list,
-    _run_params,
-    _stream_rows,
+    load_list,
+    run_params,
+    stream_rows,
 )
 
 # The InService window of the event side (the visit side's are NULL): these mark an InService pair.
@@ -92,7 +92,7 @@ class InServiceScope:
 
     def params(self) -> dict[str, Any]:
         """Bound parameters of every statement (literals computed once by the caller, D1)."""
-        return {**_run_params(self.window), "whole_window": self.whole_window}
+        return {**run_params(self.window), "whole_window": self.whole_window}
 
 
 class InServiceSource:
@@ -109,8 +109,8 @@ class InServiceSource:
         params = self.scope.params()
         cur = self.conn.cursor()
         try:
-            _load_list(cur, "excluded_ssn", [s.strip() for s in self.ref.excluded_ssns if s and s.strip()])
-            _load_list(cur, "excluded_provider", [p.lower() for p in self.ref.excluded_provider_ids if p])
+            load_list(cur, "excluded_ssn", [s.strip() for s in self.ref.excluded_ssns if s and s.strip()])
+            load_list(cur, "excluded_provider", [p.lower() for p in self.ref.excluded_provider_ids if p])
             # Caregivers and providers resolved once for every statement of the session.
             for name in ("create_caregiver", "create_provider", "create_scope_ssn", "create_scope_event"):
                 cur.execute(read_sql(_SQL.format(name)), params)
@@ -148,7 +148,7 @@ class InServiceSource:
                     "sql/snowflake/inservice/select_pairs.sql returns columns that differ from "
                     f"INSERVICE_PAIR_COLUMNS: {sorted(set(names) ^ set(INSERVICE_PAIR_COLUMNS)) or 'order'}"
                 )
-            yield from _stream_rows(cur, batch_size)
+            yield from stream_rows(cur, batch_size)
         finally:
             cur.close()
 
