@@ -22,6 +22,7 @@ import pyarrow as pa
 from psycopg import sql
 
 from bench.common import fresh_schema, peak_rss_mb, pg_server, timed, write_result
+from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.source.detection import PAIR_COLUMNS
@@ -29,7 +30,7 @@ from visit_conflicts.steps import Resources
 from visit_conflicts.steps import finalize as finalize_step
 from visit_conflicts.store import ledger
 from visit_conflicts.store.db import connect
-from visit_conflicts.store.pairs import FLAG_COLUMNS, PairWriter
+from visit_conflicts.store.pairs import PairWriter
 
 SCHEMA = "bench_merge"
 

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.generate import generate
 from visit_conflicts.runner import RunOutcome, run_pipeline
@@ -24,7 +25,6 @@ from visit_conflicts.source.detection import (
 from visit_conflicts.steps import Resources
 from visit_conflicts.store.db import connect
 from visit_conflicts.store.migrate import migrate
-from visit_conflicts.store.pairs import FLAG_COLUMNS
 
 SCALE = 0.0002
 STEPS = ["plan", "detect", "finalize"]

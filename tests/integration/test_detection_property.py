@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 
 from tests.support.source_rows import OLD, RECENT, SourceRows, at, detect_pairs, pair_map
 from visit_conflicts import rules
+from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.source.detection import FLAG_COLUMNS, ReferenceData
+from visit_conflicts.source.detection import ReferenceData
 
 POINTS = [
     (40.70, -73.90),

@@ -30,9 +30,9 @@ from tests.support.source_rows import (
     skipped,
 )
 from visit_conflicts import rules
+from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.source.detection import (
-    FLAG_COLUMNS,
     PAIR_COLUMNS,
     SKIP_REASONS,
     DetectionError,

@@ -26,13 +26,13 @@ from tests.support.source_rows import (
     SourceRows,
     at,
 )
+from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.steps import Resources, StepResult
 from visit_conflicts.steps import inservice as inservice_step
 from visit_conflicts.store import pairs as pairs_module
-from visit_conflicts.store.pairs import FLAG_COLUMNS
 
 SSN = "222-33-4444"
 

@@ -9,12 +9,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.steps import Resources
 from visit_conflicts.steps import finalize as finalize_step
 from visit_conflicts.store import ledger
-from visit_conflicts.store.pairs import FLAG_COLUMNS, PairWriter
+from visit_conflicts.store.pairs import PairWriter
 
 COLUMNS = (
     "VisitID",

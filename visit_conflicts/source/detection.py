@@ -83,15 +83,6 @@ PAIR_COLUMNS: tuple[str, ...] = (
     "ConPA_PAddressState", "ConPA_PZipCode", "ConPA_PCounty",
 )  # fmt: skip
 
-FLAG_COLUMNS: tuple[str, ...] = (
-    "SameSchTimeFlag",
-    "SameVisitTimeFlag",
-    "SchAndVisitTimeSameFlag",
-    "SchOverAnotherSchTimeFlag",
-    "VisitTimeOverAnotherVisitTimeFlag",
-    "SchTimeOverVisitTimeFlag",
-    "DistanceFlag",
-)
 
 # D23 reasons, in the order a row is classified (each skipped row counts once).
 SKIP_REASONS: tuple[str, ...] = (

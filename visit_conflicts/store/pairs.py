@@ -28,18 +28,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
 
+from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
 from visit_conflicts.paths import read_sql
 
 KEY_COLUMNS = ("VisitID", "ConVisitID")
-FLAG_COLUMNS = (
-    "SameSchTimeFlag",
-    "SameVisitTimeFlag",
-    "SchAndVisitTimeSameFlag",
-    "SchOverAnotherSchTimeFlag",
-    "VisitTimeOverAnotherVisitTimeFlag",
-    "SchTimeOverVisitTimeFlag",
-    "DistanceFlag",
-)
 # Filled by users or other processes; a NULL from the source must not erase them (D11).
 KEEP_WHEN_NULL = ("AgencyContact", "ConAgencyContact")
 # Never written by detection even if a source query were to produce them (D11: preserved on update).
@@ -55,18 +47,6 @@ NEVER_WRITTEN = frozenset(
         "UpdateFlag",
     }
 )
-# A regular pair has all eight InService/PTO window columns NULL.
-INSERVICE_PTO_COLUMNS = (
-    "InserviceStartDate",
-    "InserviceEndDate",
-    "ConInserviceStartDate",
-    "ConInserviceEndDate",
-    "PTOStartDate",
-    "PTOEndDate",
-    "ConPTOStartDate",
-    "ConPTOEndDate",
-)
-
 # A batch of pairs: Python rows in the writer's column order, or Arrow data with those column names.
 PairRows: TypeAlias = Sequence[Sequence[Any]] | pa.Table | pa.RecordBatch
 
