@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -108,30 +108,18 @@ class MergeCounts:
     duplicates_dropped: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
+    def _counters(self) -> list[str]:
+        return [f.name for f in fields(self) if f.name != "extra"]
+
     def add(self, other: MergeCounts) -> None:
-        for name in (
-            "pairs_read",
-            "inserted",
-            "updated",
-            "unchanged",
-            "reopened",
-            "new_conflicts",
-            "duplicates_dropped",
-        ):
+        for name in self._counters():
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for key, value in other.extra.items():
             self.extra[key] = self.extra.get(key, 0) + value
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "pairs_read": self.pairs_read,
-            "inserted": self.inserted,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "reopened": self.reopened,
-            "new_conflicts": self.new_conflicts,
-            "duplicates_dropped": self.duplicates_dropped,
-        }
+        """The counters (without `extra`), in declaration order."""
+        return {name: getattr(self, name) for name in self._counters()}
 
 
 def _ident_list(columns: Sequence[str], alias: str | None = None) -> sql.Composable:
