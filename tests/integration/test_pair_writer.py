@@ -201,6 +201,30 @@ def test_duplicate_key_in_batch_is_written_once(pg: psycopg.Connection) -> None:
     assert (counts.inserted, counts.duplicates_dropped) == (1, 1)
 
 
+def test_duplicate_key_keeps_the_first_row_and_mixed_batches_split_correctly(pg: psycopg.Connection) -> None:
+    """D8 keeps the first occurrence; one batch mixing stored, changed and new pairs is split into
+    updates and inserts by key, whatever the row order."""
+    a, b, c, d = vid(), vid(), vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b), pair(c, d)], now=NOW)
+    counts = w.write_batch(
+        [pair(b, c, miles=2.0), pair(c, d, miles=9.0), pair(b, c, miles=3.0), pair(a, b)], now=NOW
+    )
+    assert (counts.inserted, counts.updated, counts.unchanged, counts.duplicates_dropped) == (1, 1, 1, 1)
+    assert row(pg, b, c)["DistanceMilesFromLatLng"] == 2.0
+    assert row(pg, c, d)["DistanceMilesFromLatLng"] == 9.0
+
+
+def test_malformed_key_fails_the_batch_before_anything_is_written(pg: psycopg.Connection) -> None:
+    """D23: a batch that cannot be stored is refused with the column named, and nothing of it lands."""
+    a, b = vid(), vid()
+    with pytest.raises(ValueError, match="ConVisitID"):
+        writer(pg).write_batch([pair(a, b), pair(a, "not-a-uuid")], now=NOW)
+    pg.rollback()
+    assert pg.execute("SELECT count(*) FROM conflictvisitmaps").fetchone() == (0,)
+    assert pg.execute("SELECT count(*) FROM run_seen_pair").fetchone() == (0,)
+
+
 def _finalize(pg_server_dsn: str, schema: str, run_id: str, chunks: int, statuses: dict[int, str]) -> Any:
     params = Params(chunks=chunks)
     res = Resources(pg_dsn=pg_server_dsn, schema=schema)

@@ -45,10 +45,16 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         pg.execute("ANALYZE run_seen_pair")
         pg.commit()
         now = datetime.now(params.zone).replace(tzinfo=None)
-        statement = sql.SQL(read_sql("postgres/detect/resolve_stale_pairs.sql")).format(
-            regular=regular_pair("c")
+        candidates, resolve = (
+            sql.SQL(read_sql(f"postgres/detect/{name}.sql")).format(regular=regular_pair("c"))
+            for name in ("stale_candidates", "resolve_stale_pairs")
         )
         with pg.transaction():
-            cur = pg.execute(statement, {"run_id": ctx.run_id, "now": now})
+            # Memory for the hash anti-join of ~1M candidates against the seen set, for this
+            # transaction only (the default spills it to disk in batches).
+            pg.execute("SET LOCAL work_mem = '256MB'")
+            pg.execute(candidates, {"run_id": ctx.run_id})
+            pg.execute("ANALYZE _stale_candidates")
+            cur = pg.execute(resolve, {"run_id": ctx.run_id, "now": now})
             resolved = len(cur.fetchall())
     return StepResult(counts={"scope_groups": int(scoped[0]) if scoped else 0, "resolved": resolved})

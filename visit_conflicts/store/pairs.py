@@ -1,35 +1,44 @@
-"""Set-based writes of detected pairs into `conflictvisitmaps` and `conflicts` (D9-D14).
+"""Set-based writes of detected pairs into `conflictvisitmaps` and `conflicts` (D8-D14).
 
-Per batch, in one transaction: the batch is bulk-encoded (Arrow -> CSV, no per-value Python work) and
-COPYed into a session temp table typed exactly like the CVM columns (so comparisons are after type
-normalisation); then three statements: update the existing pairs whose written columns differ or that
-are resolved (D11), insert the new pairs with their conflict ids and any new parent rows (D10), and
-record the seen keys for stale cleanup in the ledger-side table. Unchanged pairs are not written.
-Every count comes from the database (D13). Re-running a batch converges to the same state: the
-second pass finds everything present and unchanged.
+Per batch, in one transaction, with only the rows that must travel:
+
+1. The batch is converted once to the CVM column types (`arrow_copy`) and duplicate keys are dropped
+   (D8 guard).
+2. Its keys alone (two uuids per row) go by binary COPY into a small temp table, and one statement
+   marks the keys that are already stored (through the unique index) and whether the writer owns them.
+3. Stored pairs of the writer's kind travel in full into a temp table typed like the CVM columns; one
+   UPDATE writes those whose written columns differ or that are resolved (D11, compared in SQL after
+   type normalisation). Unchanged pairs are compared but never written.
+4. New pairs get their conflict ids (D10: the CONFLICTID of a stored row of the same VisitID, else a new
+   parent `conflicts` row) from two statements over their keys, then go by binary COPY straight into
+   `conflictvisitmaps`: they are sent once and never staged.
+5. The keys are recorded in the ledger-side seen set for stale cleanup (D12).
+
+Every count comes from the database or from the rows actually sent (D13). Re-running a batch converges
+to the same state: the second pass finds everything stored and unchanged.
 
 A writer handles one `PairKind`: regular pairs (detect, no InService/PTO window) or InService pairs
-(D14, an InService window on one side). The kind decides which existing rows the writer may update and
+(D14, an InService window on one side). The kind decides which stored rows the writer may update and
 the `InServiceFlag` it stamps on insert; everything else (conflict ids, change detection, seen keys) is
 the same mechanism for both.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeAlias
 
+import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from psycopg import sql
 
 from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
 from visit_conflicts.paths import read_sql
+from visit_conflicts.store.arrow_copy import ArrowCopy, column_types
 
 KEY_COLUMNS = ("VisitID", "ConVisitID")
 # Filled by users or other processes; a NULL from the source must not erase them (D11).
@@ -52,6 +61,9 @@ PairRows: TypeAlias = Sequence[Sequence[Any]] | pa.Table | pa.RecordBatch
 
 INCOMING = "_incoming_pairs"
 NEW_PAIRS = "_new_pairs"
+BATCH_KEYS = "_batch_keys"
+# Columns a new pair gets from the writer rather than from the source (D10, D14).
+INSERT_COLUMNS = ("CONFLICTID", "StatusFlag", "InServiceFlag", "PTOFlag", "CreatedDate", "CRDATEUNIQUE")
 
 
 def regular_pair(alias: str) -> sql.Composable:
@@ -129,7 +141,7 @@ def _ident_list(columns: Sequence[str], alias: str | None = None) -> sql.Composa
 
 
 class PairWriter:
-    """Writes batches of pairs (rows in `columns` order) for one run and chunk on one connection."""
+    """Writes batches of pairs (rows in `columns` order, or Arrow data) for one run and chunk."""
 
     def __init__(
         self,
@@ -153,7 +165,6 @@ class PairWriter:
         self.chunk = chunk
         self.insert_enabled = insert_enabled
         self.kind = kind
-        self._arrow_types: list[pa.DataType] | None = None
         self._prepare()
 
     # -- setup -----------------------------------------------------------------------------------------
@@ -161,9 +172,9 @@ class PairWriter:
     def _prepare(self) -> None:
         cols = _ident_list(self.columns)
         with self.conn.transaction():
-            self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(INCOMING)))
-            # Typed exactly like the CVM columns: COPY parses into the target types, so the compare
-            # below is between normalised values (D11).
+            for name in (INCOMING, NEW_PAIRS, BATCH_KEYS):
+                self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+            # Typed exactly like the CVM columns, so the compare below is between normalised values (D11).
             self.conn.execute(
                 sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM conflictvisitmaps WITH NO DATA").format(
                     sql.Identifier(INCOMING), cols
@@ -172,34 +183,47 @@ class PairWriter:
             self.conn.execute(
                 sql.SQL('CREATE INDEX ON {} ("VisitID", "ConVisitID")').format(sql.Identifier(INCOMING))
             )
-            self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(NEW_PAIRS)))
             self.conn.execute(
                 sql.SQL(
-                    'CREATE TEMP TABLE {} ("VisitID" uuid NOT NULL, "ConVisitID" uuid NOT NULL,'
-                    " conflict_id int8, first_created timestamp)"
+                    'CREATE TEMP TABLE {} (rn int4 NOT NULL, "VisitID" uuid NOT NULL,'
+                    ' "ConVisitID" uuid NOT NULL, stored bool NOT NULL DEFAULT false)'
+                ).format(sql.Identifier(BATCH_KEYS))
+            )
+            self.conn.execute(
+                sql.SQL(
+                    'CREATE TEMP TABLE {} (rn int4 NOT NULL, "VisitID" uuid NOT NULL,'
+                    ' "ConVisitID" uuid NOT NULL, conflict_id int8, first_created timestamp)'
                 ).format(sql.Identifier(NEW_PAIRS))
             )
-            # Integer columns that may receive fractions (ETATravelMinutes arrives with 2 decimals): the
-            # legacy write relied on PostgreSQL's assignment cast, which CSV COPY does not apply.
-            self._integer_columns = {
-                r[0]
-                for r in self.conn.execute(
-                    """SELECT attname FROM pg_attribute
-                       WHERE attrelid = %s::regclass AND attnum > 0
-                         AND atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)""",
-                    (f"pg_temp.{INCOMING}",),
-                ).fetchall()
-            }
+            cvm_types = column_types(self.conn, "conflictvisitmaps", (*self.columns, *INSERT_COLUMNS))
+        written = {c: cvm_types[c] for c in self.columns}
+        self._incoming = ArrowCopy(sql.Identifier(INCOMING), written)
+        self._keys = ArrowCopy(
+            sql.Identifier(BATCH_KEYS), {"rn": "int4", "VisitID": "uuid", "ConVisitID": "uuid"}
+        )
+        self._insert = ArrowCopy(sql.Identifier("conflictvisitmaps"), cvm_types)
         self._update_sql = self._build_update()
-        self._insert_sql = self._build_insert()
+        names = {
+            "incoming": sql.Identifier(INCOMING),
+            "new_pairs": sql.Identifier(NEW_PAIRS),
+            "batch_keys": sql.Identifier(BATCH_KEYS),
+            "owned": self.kind.owns("t"),
+        }
+        self._probe_sql, self._mark_sql, self._inherit_sql, self._create_sql, self._seen_sql = (
+            sql.SQL(read_sql(f"postgres/detect/{name}.sql")).format(**names)
+            for name in (
+                "probe_batch_keys",
+                "mark_new_pairs",
+                "inherit_conflict_ids",
+                "create_new_conflicts",
+                "record_seen_pairs",
+            )
+        )
         self._assign_sql: sql.Composed | None = None
         if self.kind.assigns_missing_conflict_ids:
             self._assign_sql = sql.SQL(read_sql("postgres/detect/assign_missing_conflict_ids.sql")).format(
-                incoming=sql.Identifier(INCOMING), owned=self.kind.owns("t")
+                **names
             )
-        self._seen_sql = sql.SQL(read_sql("postgres/detect/record_seen_pairs.sql")).format(
-            incoming=sql.Identifier(INCOMING)
-        )
 
     def _build_update(self) -> sql.Composed:
         written = [c for c in self.columns if c not in KEY_COLUMNS]
@@ -224,70 +248,90 @@ class PairWriter:
             set_list=sql.SQL(",\n    ").join(set_terms),
         )
 
-    def _build_insert(self) -> list[sql.Composed]:
-        """The D10 statements, in order: mark new pairs, inherit conflict ids, create parents, insert."""
-        names = {"incoming": sql.Identifier(INCOMING), "new_pairs": sql.Identifier(NEW_PAIRS)}
-        statements = []
-        for name in ("mark_new_pairs", "inherit_conflict_ids", "create_new_conflicts"):
-            statements.append(sql.SQL(read_sql(f"postgres/detect/{name}.sql")).format(**names))
-        statements.append(
-            sql.SQL(read_sql("postgres/detect/insert_new_pairs.sql")).format(
-                **names,
-                columns=_ident_list(self.columns),
-                n_columns=_ident_list(self.columns, "n"),
-                in_service_flag=sql.Literal(self.kind.in_service_flag),
-            )
-        )
-        return statements
-
-    # -- encoding --------------------------------------------------------------------------------------
+    # -- conversion ------------------------------------------------------------------------------------
 
     def _arrow_table(self, rows: PairRows) -> pa.Table:
-        """The batch as an Arrow table in `self.columns` order (Arrow input is used as it comes)."""
+        """The batch as an Arrow table with the writer's columns (Arrow input is used as it comes)."""
         if isinstance(rows, pa.RecordBatch):
             rows = pa.Table.from_batches([rows])
         if isinstance(rows, pa.Table):
-            missing = [c for c in self.columns if c not in rows.column_names]
-            if missing:
-                raise ValueError(f"pair batch lacks column(s) {missing}")
-            return rows.select(list(self.columns))
+            return rows
         arrays = [pa.array([r[i] for r in rows], from_pandas=False) for i in range(len(self.columns))]
         return pa.Table.from_arrays(arrays, names=list(self.columns))
 
-    def _csv_payload(self, rows: PairRows) -> bytes:
-        """Bulk-encode the batch with Arrow's CSV writer (no per-value Python work for Arrow input)."""
-        table = self._arrow_table(rows)
-        for i, column in enumerate(self.columns):
-            array = table.column(i)
-            if column in self._integer_columns and (
-                pa.types.is_floating(array.type) or pa.types.is_decimal(array.type)
-            ):
-                # Same result as PostgreSQL's numeric -> integer assignment cast (half away from zero).
-                rounded = pc.cast(pc.round(array, 0, round_mode="half_towards_infinity"), pa.int64())
-                table = table.set_column(i, column, rounded)
-        buf = io.BytesIO()
-        pacsv.write_csv(
-            table, buf, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    @staticmethod
+    def _first_of_each_key(table: pa.Table) -> pa.Table:
+        """D8 guard: one row per (VisitID, ConVisitID), the first of the batch. The source query
+        guarantees it; a duplicate would otherwise abort the insert on the unique index."""
+        rn = pa.array(np.arange(table.num_rows, dtype=np.int32))
+        firsts = (
+            pa.table({"v": table.column("VisitID"), "c": table.column("ConVisitID"), "rn": rn})
+            .group_by(["v", "c"], use_threads=False)
+            .aggregate([("rn", "min")])
+            .column("rn_min")
         )
-        return buf.getvalue()
+        if len(firsts) == table.num_rows:
+            return table
+        return table.take(pa.array(np.sort(firsts.to_numpy())))
 
     # -- the merge -------------------------------------------------------------------------------------
 
-    def _insert_new(self, cur: psycopg.Cursor[Any], now: datetime) -> tuple[int, int]:
-        """D10 insert; returns (pairs inserted, parent conflicts created)."""
-        mark, inherit, create, insert = self._insert_sql
-        cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(NEW_PAIRS)))
-        cur.execute(mark)
-        if cur.rowcount == 0:
-            return 0, 0
-        cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(NEW_PAIRS)))
-        cur.execute(inherit)
-        cur.execute(create, {"now": now})
+    def _update_stored(
+        self, cur: psycopg.Cursor[Any], batch: pa.Table, now: datetime, counts: MergeCounts
+    ) -> None:
+        """D11 for the stored pairs of this writer's kind (all of `batch`), then D10 for orphans."""
+        incoming = sql.Identifier(INCOMING)
+        cur.execute(sql.SQL("TRUNCATE {}").format(incoming))
+        self._incoming.copy(cur, batch)
+        # Statistics on the key columns only: cheap, and enough for index lookups.
+        cur.execute(sql.SQL('ANALYZE {} ("VisitID", "ConVisitID")').format(incoming))
+        cur.execute(self._update_sql, {"now": now})
+        old_statuses = [r[0] for r in cur.fetchall()]
+        counts.updated = len(old_statuses)
+        counts.reopened = sum(1 for s in old_statuses if s == "R")
+        if self._assign_sql is not None:
+            cur.execute(self._assign_sql, {"now": now})
+            row = cur.fetchone()
+            assert row is not None
+            counts.extra["conflict_ids_assigned"] = int(row[0])
+            counts.new_conflicts += int(row[1])
+
+    def _insert_new(
+        self, cur: psycopg.Cursor[Any], batch: pa.Table, rn: pa.Array, now: datetime, counts: MergeCounts
+    ) -> None:
+        """D10: conflict ids for the new pairs (rows `rn` of `batch`), then one COPY into the CVM."""
+        new_pairs = sql.Identifier(NEW_PAIRS)
+        cur.execute(sql.SQL("TRUNCATE {}").format(new_pairs))
+        cur.execute(self._mark_sql)
+        cur.execute(sql.SQL("ANALYZE {}").format(new_pairs))
+        cur.execute(self._inherit_sql)
+        cur.execute(self._create_sql, {"now": now})
         row = cur.fetchone()
         assert row is not None
-        parents = int(row[0])
-        cur.execute(insert, {"now": now})
-        return max(cur.rowcount, 0), parents
+        counts.new_conflicts += int(row[0])
+        ids = cur.execute(
+            sql.SQL("SELECT rn, conflict_id, first_created FROM {} ORDER BY rn").format(new_pairs)
+        )
+        assigned = ids.fetchall()
+        if [r[0] for r in assigned] != rn.to_pylist():
+            raise RuntimeError("conflict ids were not assigned to exactly the new pairs of the batch")
+        n = len(assigned)
+        now_array = pa.array([now] * n, pa.timestamp("us"))
+        first_created = pa.array([r[2] for r in assigned], pa.timestamp("us"))
+        # CRDATEUNIQUE: the earliest CreatedDate of the conflict's rows, this insert included.
+        crdate = pc.fill_null(pc.min_element_wise(first_created, now_array), now_array)
+        rows = batch.take(rn)
+        extra = {
+            "CONFLICTID": pa.array([r[1] for r in assigned], pa.int64()),
+            "StatusFlag": pa.array(["N"] * n, pa.string()),
+            "InServiceFlag": pa.array([self.kind.in_service_flag] * n, pa.string()),
+            "PTOFlag": pa.array(["N"] * n, pa.string()),
+            "CreatedDate": now_array,
+            "CRDATEUNIQUE": crdate,
+        }
+        for name, values in extra.items():
+            rows = rows.append_column(name, values)
+        counts.inserted = self._insert.copy(cur, self._insert.convert(rows))
 
     def write_batch(self, rows: PairRows, *, now: datetime) -> MergeCounts:
         """Merge one batch (tuples in `columns` order, or an Arrow table/record batch with those columns)."""
@@ -295,35 +339,28 @@ class PairWriter:
         counts = MergeCounts(pairs_read=n_rows)
         if n_rows == 0:
             return counts
-        payload = self._csv_payload(rows)
-        incoming = sql.Identifier(INCOMING)
-        with self.conn.transaction():
-            self.conn.execute(sql.SQL("TRUNCATE {}").format(incoming))
-            copy_sql = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-                incoming, _ident_list(self.columns)
-            )
-            with self.conn.cursor() as cur:
-                with cur.copy(copy_sql) as copy:
-                    copy.write(payload)
-                # D8 guard: one row per pair key. The source query guarantees it; a duplicate would
-                # otherwise abort the insert on the unique index.
-                cur.execute(read_sql("postgres/detect/drop_duplicate_keys.sql").encode())
-                counts.duplicates_dropped = max(cur.rowcount, 0)
-                # Statistics on the key columns only: cheap, and enough for index lookups.
-                cur.execute(sql.SQL('ANALYZE {} ("VisitID", "ConVisitID")').format(incoming))
-                cur.execute(self._update_sql, {"now": now})
-                old_statuses = [r[0] for r in cur.fetchall()]
-                counts.updated = len(old_statuses)
-                counts.reopened = sum(1 for s in old_statuses if s == "R")
-                if self.insert_enabled:
-                    counts.inserted, counts.new_conflicts = self._insert_new(cur, now)
-                if self._assign_sql is not None:
-                    cur.execute(self._assign_sql, {"now": now})
-                    row = cur.fetchone()
-                    assert row is not None
-                    counts.extra["conflict_ids_assigned"] = int(row[0])
-                    counts.new_conflicts += int(row[1])
-                cur.execute(self._seen_sql, {"run_id": self.run_id, "chunk": self.chunk})
+        batch = self._first_of_each_key(self._incoming.convert(self._arrow_table(rows)))
+        counts.duplicates_dropped = n_rows - batch.num_rows
+        keys = pa.table(
+            {
+                "rn": pa.array(np.arange(batch.num_rows, dtype=np.int32)),
+                "VisitID": batch.column("VisitID"),
+                "ConVisitID": batch.column("ConVisitID"),
+            }
+        )
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(BATCH_KEYS)))
+            self._keys.copy(cur, keys)
+            cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(BATCH_KEYS)))
+            stored = cur.execute(self._probe_sql).fetchall()
+            owned = sorted(rn for rn, is_owned in stored if is_owned)
+            if owned:
+                self._update_stored(cur, batch.take(pa.array(owned, pa.int32())), now, counts)
+            if self.insert_enabled and len(stored) < batch.num_rows:
+                is_new = np.ones(batch.num_rows, dtype=bool)
+                is_new[[rn for rn, _ in stored]] = False
+                self._insert_new(cur, batch, pa.array(np.flatnonzero(is_new).astype(np.int32)), now, counts)
+            cur.execute(self._seen_sql, {"run_id": self.run_id, "chunk": self.chunk})
         counts.unchanged = counts.pairs_read - counts.duplicates_dropped - counts.updated - counts.inserted
         if not self.insert_enabled:
             counts.extra["not_inserted"] = counts.unchanged
