@@ -239,11 +239,13 @@ def merge_run(
 
     def share(w: int) -> None:
         try:
-            for batch in batches[w::writers]:
-                counts = pair_writers[w].write_batch(batch, now=datetime(2026, 11, 27, 9))
-                with lock:
-                    for k, v in counts.as_dict().items():
-                        totals[k] = totals.get(k, 0) + v
+            # As detect does: the next batch is prepared while the current one is written.
+            counts = pair_writers[w].write_batches(
+                batches[w::writers], now=lambda: datetime(2026, 11, 27, 9), on_batch=lambda: None
+            )
+            with lock:
+                for k, v in counts.as_dict().items():
+                    totals[k] = totals.get(k, 0) + v
         except BaseException as e:  # reported after the join
             errors.append(e)
 

@@ -456,10 +456,10 @@ def test_failed_batch_resolves_nothing(world: World, monkeypatch: pytest.MonkeyP
         (ny(at(19)), ny(at(19, 30))),
     )
 
-    def fail(self: Any, rows: Any, *, now: datetime) -> Any:
+    def fail(self: Any, prepared: Any, *, now: datetime) -> Any:
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(pairs_module.PairWriter, "write_batch", fail)
+    monkeypatch.setattr(pairs_module.PairWriter, "write_prepared", fail)
     with pytest.raises(RuntimeError, match="connection lost"):
         w.run()
     assert w.pair_keys("N") == both(morning, event)

@@ -265,9 +265,16 @@ def iter_pair_tables(
         cur.close()
 
 
-def count_skipped_rows(sf_conn: Any, scope: DetectionScope, ref: ReferenceData) -> dict[str, int]:
-    """Unusable source rows of the scope per reason (D23); every reason of SKIP_REASONS is present."""
-    _prepare(sf_conn, scope, ref)
+def count_skipped_rows(
+    sf_conn: Any, scope: DetectionScope, ref: ReferenceData, *, session_ready: bool = False
+) -> dict[str, int]:
+    """Unusable source rows of the scope per reason (D23); every reason of SKIP_REASONS is present.
+
+    `session_ready`: the caller has just read this scope's pairs with the same reference data on this
+    connection, so its session tables (reference data, delta groups) are current and are not rebuilt.
+    """
+    if not session_ready:
+        _prepare(sf_conn, scope, ref)
     counts = dict.fromkeys(SKIP_REASONS, 0)
     cur = sf_conn.cursor()
     try:

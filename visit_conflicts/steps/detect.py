@@ -4,8 +4,9 @@ Guarantees: Snowflake evaluates every ordered pair of every group of the chunk (
 returns one row per conflicting pair; the rows stream out in batches of `batch_size` and each batch is
 merged into `conflictvisitmaps`/`conflicts` in its own transaction (insert new pairs with conflict ids,
 update changed ones, never write unchanged ones), and its keys are recorded in `run_seen_pair` for
-finalize. Memory is bounded by the batch size. Source rows that cannot be used are skipped and counted
-per reason (D23). Rerunning a chunk converges to the same state: its seen keys are rebuilt and
+finalize. The next batch is read and converted while the current one is written. Memory is bounded by
+the batch size (measured by bench/bench_chunk_memory.py). Source rows that cannot be used are skipped
+and counted per reason (D23). Rerunning a chunk converges to the same state: its seen keys are rebuilt and
 unchanged pairs are not written again.
 """
 
@@ -24,14 +25,13 @@ from visit_conflicts.source.detection import (
 )
 from visit_conflicts.steps import Resources, StepResult
 from visit_conflicts.steps.plan import scope_of
-from visit_conflicts.store.pairs import MergeCounts, PairWriter, forget_seen_pairs
+from visit_conflicts.store.pairs import PairWriter, forget_seen_pairs
 
 
 def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = None) -> StepResult:
     if chunk is None:
         raise ValueError("detect runs for one chunk; pass chunk=N")
     scope = scope_of(ctx, params, chunk)
-    total = MergeCounts()
     with res.pg_conn() as pg, res.source_conn() as sf:
         ref = load_reference_data(pg)
         pg.commit()
@@ -41,12 +41,14 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
             pg, PAIR_COLUMNS, run_id=ctx.run_id, chunk=chunk, insert_enabled=params.enable_insert
         )
         zone = params.zone
-        for batch in iter_pair_tables(sf, scope, ref, params.batch_size):
-            check_cancelled(res.cancel)
+        total = writer.write_batches(
+            iter_pair_tables(sf, scope, ref, params.batch_size),
             # Written timestamps are business-zone wall clock, like every timestamp of the schema.
-            now = datetime.now(zone).replace(tzinfo=None)
-            total.add(writer.write_batch(batch, now=now))
-        skipped = count_skipped_rows(sf, scope, ref)
+            now=lambda: datetime.now(zone).replace(tzinfo=None),
+            on_batch=lambda: check_cancelled(res.cancel),
+        )
+        # The pairs were just read on this connection: its session tables serve the counts as well.
+        skipped = count_skipped_rows(sf, scope, ref, session_ready=True)
     counts: dict[str, int] = total.as_dict()
     counts.update({f"skipped_{reason}": n for reason, n in sorted(skipped.items())})
     return StepResult(counts=counts)

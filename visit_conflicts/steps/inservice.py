@@ -37,7 +37,7 @@ from visit_conflicts.source.detection import load_reference_data
 from visit_conflicts.source.inservice import INSERVICE_PAIR_COLUMNS, InServiceScope, InServiceSource
 from visit_conflicts.steps import Resources, StepResult
 from visit_conflicts.store.inservice import INSERVICE_CHUNK, forget_scope, replace_scope, resolve_stale_pairs
-from visit_conflicts.store.pairs import INSERVICE, MergeCounts, PairWriter
+from visit_conflicts.store.pairs import INSERVICE, PairWriter
 
 # Scope rows per streamed batch (two narrow columns: far more per batch than pairs).
 _SCOPE_BATCH = 50_000
@@ -57,7 +57,6 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
     if not params.enable_inservice:
         return StepResult(status="skipped", notes=["enable_inservice is false"])
     scope = scope_of(ctx, params)
-    total = MergeCounts()
     with res.pg_conn() as pg, res.source_conn() as sf:
         ref = load_reference_data(pg)
         pg.commit()
@@ -76,10 +75,12 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
             insert_enabled=params.enable_insert,
             kind=INSERVICE,
         )
-        for batch in source.pairs(params.batch_size):
-            check_cancelled(res.cancel)
+        total = writer.write_batches(
+            source.pairs(params.batch_size),
             # Written timestamps are the run's start as business wall clock (D1), like the schema's.
-            total.add(writer.write_batch(batch, now=ctx.now_local))
+            now=lambda: ctx.now_local,
+            on_batch=lambda: check_cancelled(res.cancel),
+        )
         skipped = source.skipped_rows()
         resolved = 0
         check_cancelled(res.cancel)

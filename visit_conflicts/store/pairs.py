@@ -25,7 +25,7 @@ the same mechanism for both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -38,6 +38,7 @@ from psycopg import sql
 
 from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
 from visit_conflicts.paths import read_sql
+from visit_conflicts.prefetch import prefetch
 from visit_conflicts.store.arrow_copy import ArrowCopy, column_types
 
 KEY_COLUMNS = ("VisitID", "ConVisitID")
@@ -138,6 +139,14 @@ def _ident_list(columns: Sequence[str], alias: str | None = None) -> sql.Composa
     if alias is None:
         return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     return sql.SQL(", ").join(sql.Identifier(alias, c) for c in columns)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch converted to the CVM column types with duplicate keys dropped (`PairWriter.prepare`)."""
+
+    rows_read: int
+    batch: pa.Table
 
 
 class PairWriter:
@@ -333,14 +342,38 @@ class PairWriter:
             rows = rows.append_column(name, values)
         counts.inserted = self._insert.copy(cur, self._insert.convert(rows))
 
+    def prepare(self, rows: PairRows) -> PreparedBatch:
+        """Client-side work of a batch (conversion, duplicate keys): no database access, so it can run in
+        another thread while the previous batch is written (`write_batches`)."""
+        n_rows = rows.num_rows if isinstance(rows, pa.Table | pa.RecordBatch) else len(rows)
+        if n_rows == 0:
+            return PreparedBatch(0, pa.table({c: pa.array([]) for c in self.columns}))
+        batch = self._first_of_each_key(self._incoming.convert(self._arrow_table(rows)))
+        return PreparedBatch(n_rows, batch)
+
     def write_batch(self, rows: PairRows, *, now: datetime) -> MergeCounts:
         """Merge one batch (tuples in `columns` order, or an Arrow table/record batch with those columns)."""
-        n_rows = rows.num_rows if isinstance(rows, pa.Table | pa.RecordBatch) else len(rows)
-        counts = MergeCounts(pairs_read=n_rows)
-        if n_rows == 0:
+        return self.write_prepared(self.prepare(rows), now=now)
+
+    def write_batches(
+        self, batches: Iterable[PairRows], *, now: Callable[[], datetime], on_batch: Callable[[], None]
+    ) -> MergeCounts:
+        """Merge a stream of batches, preparing (and reading) the next batch in a second thread while the
+        current one is written. At most two batches are in memory besides the one being read.
+        `on_batch` runs before each write (cancellation checks)."""
+        total = MergeCounts()
+        for prepared in prefetch((self.prepare(b) for b in batches), depth=1):
+            on_batch()
+            total.add(self.write_prepared(prepared, now=now()))
+        return total
+
+    def write_prepared(self, prepared: PreparedBatch, *, now: datetime) -> MergeCounts:
+        """Merge a batch returned by `prepare`, in one transaction."""
+        counts = MergeCounts(pairs_read=prepared.rows_read)
+        if prepared.rows_read == 0:
             return counts
-        batch = self._first_of_each_key(self._incoming.convert(self._arrow_table(rows)))
-        counts.duplicates_dropped = n_rows - batch.num_rows
+        batch = prepared.batch
+        counts.duplicates_dropped = prepared.rows_read - batch.num_rows
         keys = pa.table(
             {
                 "rn": pa.array(np.arange(batch.num_rows, dtype=np.int32)),
