@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -28,7 +28,7 @@ class _Failed:
         self.error = error
 
 
-def prefetch(items: Iterable[T], *, depth: int = 1) -> Iterator[T]:
+def prefetch(items: Iterable[T], *, depth: int = 1) -> Generator[T, None, None]:
     """Yield the items of `items`, producing up to `depth` of them ahead in a second thread."""
     if depth < 1:
         raise ValueError("depth must be at least 1")
