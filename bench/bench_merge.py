@@ -319,7 +319,10 @@ def main() -> None:
         if runs:
             write_result("merge", vars(args), runs, "pairs_per_second")
         if args.only != "merge":
-            stale_runs = [bench_stale(dsn, schema, args.scope_groups, seed=r) for r in range(args.runs)]
+            stale_runs = [
+                bench_stale(dsn, schema, args.scope_groups, seed=(args.seed + r) % 1000)
+                for r in range(args.runs)
+            ]
             write_result("stale_cleanup", vars(args), stale_runs, "seconds")
 
 

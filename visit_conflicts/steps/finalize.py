@@ -45,16 +45,19 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         pg.execute("ANALYZE run_seen_pair")
         pg.commit()
         now = datetime.now(params.zone).replace(tzinfo=None)
-        candidates, resolve = (
+        candidates, stale, resolve = (
             sql.SQL(read_sql(f"postgres/detect/{name}.sql")).format(regular=regular_pair("c"))
-            for name in ("stale_candidates", "resolve_stale_pairs")
+            for name in ("stale_candidates", "stale_pairs", "resolve_stale_pairs")
         )
         with pg.transaction():
             # Memory for the hash anti-join of ~1M candidates against the seen set, for this
             # transaction only (the default spills it to disk in batches).
             pg.execute("SET LOCAL work_mem = '256MB'")
+            # Each intermediate result is analysed before the next statement is planned (see the SQL).
             pg.execute(candidates, {"run_id": ctx.run_id})
             pg.execute("ANALYZE _stale_candidates")
+            pg.execute(stale, {"run_id": ctx.run_id})
+            pg.execute("ANALYZE _stale_pairs")
             cur = pg.execute(resolve, {"run_id": ctx.run_id, "now": now})
             resolved = len(cur.fetchall())
     return StepResult(counts={"scope_groups": int(scoped[0]) if scoped else 0, "resolved": resolved})
