@@ -3,8 +3,8 @@
 Setup (as in the performance notes): CVM with --existing rows (default 1M) of every written column,
 then --incoming pairs per run (default 100K: 50% new, 49% unchanged, 1% changed) merged through
 PairWriter in batches of --batch-size, by --writers connections in parallel (each its own share of
-the pairs, as parallel detect chunks do). Reports pairs/s per run and the median, the peak RSS of this
-process, and the time of stale cleanup over a --scope-groups scope (default 1M groups).
+the pairs, as parallel detect chunks do). Reports pairs/s per run and the median, and the time of stale
+cleanup over a --scope-groups scope (default 1M groups). A chunk's memory: bench_chunk_memory.py.
 
 Row contents (--rows):
   detected   (default) every CVM row is a copy of a pair that detection produced from the generator's
@@ -33,7 +33,7 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-from bench.common import fresh_schema, peak_rss_mb, pg_server, timed, write_result
+from bench.common import fresh_schema, pg_server, timed, write_result
 from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params, load_params
 from visit_conflicts.context import RunContext
@@ -216,9 +216,8 @@ def incoming(conn: psycopg.Connection, existing: int, count: int, seed: int) -> 
 def _filled(dsn: str, schema: str, rows: int) -> bool:
     try:
         with connect(dsn, schema, autocommit=True) as conn:
-            found = conn.execute(
-                "SELECT reltuples FROM pg_class WHERE oid = 'conflictvisitmaps'::regclass"
-            ).fetchone()
+            # An exact count: reltuples after ANALYZE is an estimate that can fall just short.
+            found = conn.execute("SELECT count(*) FROM conflictvisitmaps").fetchone()
     except Exception:
         return False
     return found is not None and found[0] >= rows
@@ -267,7 +266,6 @@ def merge_run(
         "seconds": round(seconds, 3),
         "pairs_per_second": round(pairs.num_rows / seconds),
         "counts": totals,
-        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
 

@@ -12,7 +12,8 @@ import sys
 
 BENCHMARKS = [
     ["bench.bench_generate", "--scale", "0.01", "--repetitions", "3"],
-    ["bench.bench_merge", "--runs", "3"],
+    ["bench.bench_merge", "--runs", "3", "--writers", "2"],
+    ["bench.bench_chunk_memory"],
     ["bench.bench_status"],
     ["bench.bench_inservice_staging"],
     ["bench.bench_pipeline", "--scale", "0.01"],
