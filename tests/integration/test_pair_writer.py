@@ -215,6 +215,23 @@ def test_duplicate_key_keeps_the_first_row_and_mixed_batches_split_correctly(pg:
     assert row(pg, c, d)["DistanceMilesFromLatLng"] == 9.0
 
 
+def test_insert_disabled_updates_stored_pairs_but_inserts_nothing(pg: psycopg.Connection) -> None:
+    """enable_insert = false (D3): new pairs are counted as not inserted, no parent is created, and
+    stored pairs are still kept up to date."""
+    a, b, c = vid(), vid(), vid()
+    writer(pg).write_batch([pair(a, b)], now=NOW)
+    parents_before = pg.execute("SELECT count(*) FROM conflicts").fetchone()
+    pg.commit()
+    w = PairWriter(pg, COLUMNS, run_id="run-2", chunk=0, insert_enabled=False)
+    counts = w.write_batch([pair(a, b, miles=7.5), pair(a, c)], now=NOW)
+    assert (counts.inserted, counts.updated, counts.extra["not_inserted"]) == (0, 1, 1)
+    assert row(pg, a, b)["DistanceMilesFromLatLng"] == 7.5
+    assert pg.execute(
+        'SELECT count(*) FROM conflictvisitmaps WHERE "VisitID" = %s AND "ConVisitID" = %s', (a, c)
+    ).fetchone() == (0,)
+    assert pg.execute("SELECT count(*) FROM conflicts").fetchone() == parents_before
+
+
 def test_malformed_key_fails_the_batch_before_anything_is_written(pg: psycopg.Connection) -> None:
     """D23: a batch that cannot be stored is refused with the column named, and nothing of it lands."""
     a, b = vid(), vid()
