@@ -174,11 +174,12 @@ class PairWriter:
         self.chunk = chunk
         self.insert_enabled = insert_enabled
         self.kind = kind
-        self._prepare()
+        self._create_session_tables()
 
     # -- setup -----------------------------------------------------------------------------------------
 
-    def _prepare(self) -> None:
+    def _create_session_tables(self) -> None:
+        """The session temp tables of the merge and the statements over them (once per writer)."""
         cols = _ident_list(self.columns)
         with self.conn.transaction():
             for name in (INCOMING, NEW_PAIRS, BATCH_KEYS):
