@@ -8,13 +8,7 @@
 --     window), blank_ssn (no caregiver row with a non-blank SSN). They belong to the chunk of their
 --     SSN; rows without an SSN are counted by chunk 0 only.
 WITH caregiver AS (
-    SELECT "Caregiver Id" AS caregiver_id, TRIM("SSN") AS ssn
-    FROM DIMCAREGIVER
-    WHERE TRIM("SSN") <> ''
-    QUALIFY ROW_NUMBER() OVER (
-        PARTITION BY "Caregiver Id"
-        ORDER BY "Application Caregiver Id" NULLS LAST, TRIM("SSN")
-    ) = 1
+    -- @include snowflake/common/caregiver_rows.sql
 ),
 group_row AS (
     SELECT

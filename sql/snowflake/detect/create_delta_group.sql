@@ -8,14 +8,7 @@
 -- twin is visit_conflicts.source.detection.chunk_of. A NULL chunk parameter keeps every chunk.
 CREATE OR REPLACE TEMPORARY TABLE VC_DELTA_GROUP AS
 WITH caregiver AS (
-    -- D8: one row per caregiver id (smallest application id, then the SSN), among usable SSNs.
-    SELECT "Caregiver Id" AS caregiver_id, TRIM("SSN") AS ssn
-    FROM DIMCAREGIVER
-    WHERE TRIM("SSN") <> ''
-    QUALIFY ROW_NUMBER() OVER (
-        PARTITION BY "Caregiver Id"
-        ORDER BY "Application Caregiver Id" NULLS LAST, TRIM("SSN")
-    ) = 1
+    -- @include snowflake/common/caregiver_rows.sql
 ),
 delta AS (
     SELECT DISTINCT CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) AS visit_date, cg.ssn

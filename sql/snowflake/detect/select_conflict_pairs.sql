@@ -10,38 +10,10 @@
 -- Written in the subset of Snowflake SQL that the local emulation also runs: no geo functions (the
 -- great-circle distance is plain trigonometry), no engine-specific parsing functions.
 WITH caregiver AS (
-    -- D8: one row per caregiver id among rows with a usable SSN (smallest application id first).
-    SELECT
-        "Caregiver Id" AS caregiver_id,
-        TRIM("SSN") AS ssn,
-        "Caregiver Code" AS caregiver_code,
-        "Caregiver Fullname" AS caregiver_fullname,
-        "Caregiver Firstname" AS caregiver_firstname,
-        "Caregiver Lastname" AS caregiver_lastname,
-        "Status" AS caregiver_status
-    FROM DIMCAREGIVER
-    WHERE TRIM("SSN") <> ''
-    QUALIFY ROW_NUMBER() OVER (
-        PARTITION BY "Caregiver Id"
-        ORDER BY "Application Caregiver Id" NULLS LAST, TRIM("SSN"), "Caregiver Code" NULLS LAST,
-            "Caregiver Fullname" NULLS LAST, "Status" NULLS LAST
-    ) = 1
+    -- @include snowflake/common/caregiver_rows.sql
 ),
 provider AS (
-    -- Active, non-demo providers only (legacy INNER join); D8: one row per provider id.
-    SELECT
-        "Provider Id" AS provider_id,
-        "Provider Name" AS provider_name,
-        "Phone Number 1" AS phone_number,
-        "Federal Tax Number" AS federal_tax_number,
-        "Address State" AS address_state
-    FROM DIMPROVIDER
-    WHERE "Is Active" = TRUE AND "Is Demo" = FALSE
-    QUALIFY ROW_NUMBER() OVER (
-        PARTITION BY "Provider Id"
-        ORDER BY "Application Provider Id" NULLS LAST, "Provider Name" NULLS LAST,
-            "Phone Number 1" NULLS LAST, "Federal Tax Number" NULLS LAST, "Address State" NULLS LAST
-    ) = 1
+    -- @include snowflake/common/provider_rows.sql
 ),
 scope_visit AS (
     -- Every usable visit of the chunk's groups, delta or not (D4). Unusable rows are skipped here and

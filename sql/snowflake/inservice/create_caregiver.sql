@@ -1,20 +1,5 @@
--- Session table of the caregiver records with a usable SSN (trimmed, not blank), one row per
--- "Caregiver Id" (D8: the smallest application id, then SSN, code, name, status). Every InService
--- statement of the session reads it, so all of them resolve a caregiver to the same person.
+-- Session table of the caregivers with a usable SSN, one row per "Caregiver Id" (the rule detection uses).
+-- Every InService statement of the session reads it, so all of them resolve a caregiver to the same
+-- person.
 CREATE OR REPLACE TEMPORARY TABLE VC_INSERVICE_CAREGIVER AS
-SELECT
-    "Caregiver Id" AS caregiver_id,
-    "Application Caregiver Id" AS app_caregiver_id,
-    TRIM("SSN") AS ssn,
-    "Caregiver Code" AS caregiver_code,
-    "Caregiver Fullname" AS caregiver_fullname,
-    "Caregiver Firstname" AS caregiver_firstname,
-    "Caregiver Lastname" AS caregiver_lastname,
-    "Status" AS caregiver_status
-FROM DIMCAREGIVER
-WHERE TRIM("SSN") <> ''
-QUALIFY ROW_NUMBER() OVER (
-    PARTITION BY "Caregiver Id"
-    ORDER BY "Application Caregiver Id" NULLS LAST, TRIM("SSN"), "Caregiver Code" NULLS LAST,
-        "Caregiver Fullname" NULLS LAST, "Status" NULLS LAST
-) = 1
+-- @include snowflake/common/caregiver_rows.sql

@@ -1,18 +1,4 @@
--- Session table of the active, non-demo providers (the legacy INNER join of both InService sides),
--- one row per "Provider Id" (D8: the smallest application id, then name, phone, tax number, state;
--- the order detection uses).
+-- Session table of the active, non-demo providers (the legacy INNER join of both InService sides), one
+-- row per "Provider Id" (the rule detection uses).
 CREATE OR REPLACE TEMPORARY TABLE VC_INSERVICE_PROVIDER AS
-SELECT
-    "Provider Id" AS provider_id,
-    "Application Provider Id" AS app_provider_id,
-    "Provider Name" AS provider_name,
-    "Phone Number 1" AS phone_number,
-    "Federal Tax Number" AS federal_tax_number,
-    "Address State" AS address_state
-FROM DIMPROVIDER
-WHERE "Is Active" = TRUE AND "Is Demo" = FALSE
-QUALIFY ROW_NUMBER() OVER (
-    PARTITION BY "Provider Id"
-    ORDER BY "Application Provider Id" NULLS LAST, "Provider Name" NULLS LAST,
-        "Phone Number 1" NULLS LAST, "Federal Tax Number" NULLS LAST, "Address State" NULLS LAST
-) = 1
+-- @include snowflake/common/provider_rows.sql
