@@ -25,18 +25,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.generate.columns import rows_table, uuid_matrix
 from visit_conflicts.generate.context import GenContext, Stream, at, utc_instant
 
-FLAGS = (
-    "SameSchTimeFlag",
-    "SameVisitTimeFlag",
-    "SchAndVisitTimeSameFlag",
-    "SchOverAnotherSchTimeFlag",
-    "VisitTimeOverAnotherVisitTimeFlag",
-    "SchTimeOverVisitTimeFlag",
-    "DistanceFlag",
-)
+FLAGS = FLAG_COLUMNS
 R1, R2, R3, R4, R5, R6, R7 = FLAGS
 
 MPH_BANDS: tuple[tuple[int, int, float], ...] = ((0, 2, 2.0), (2, 5, 6.0), (5, 10, 15.0), (10, 25, 25.0))
