@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
+from tests.support.schemas import migrated_schema
 from visit_conflicts.localstack import LocalStackError, PgServer, find_bin_dir, free_port
 from visit_conflicts.store.db import connect
-from visit_conflicts.store.migrate import migrate
 
 
 @pytest.fixture(scope="session")
@@ -46,12 +44,8 @@ def pg_server_dsn() -> Iterator[str]:
 @pytest.fixture
 def schema(pg_server_dsn: str) -> Iterator[str]:
     """A fresh schema with every migration applied; dropped after the test."""
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_dsn) as conn:
-        migrate(conn, name)
-    yield name
-    with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+    with migrated_schema(pg_server_dsn) as name:
+        yield name
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from psycopg import sql
 
+from tests.support.schemas import migrated_schema
 from tests.support.status_rows import (
     OLD,
     RECENT,
@@ -32,7 +32,6 @@ from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.steps import Resources, StepResult, status
 from visit_conflicts.store.db import connect
-from visit_conflicts.store.migrate import migrate
 
 NY = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # 09:00 in New York: the run start
@@ -850,12 +849,8 @@ def test_only_steps_runs_the_named_units_in_their_order_and_phase_b_can_be_disab
 @pytest.fixture
 def twin(pg_server_dsn: str) -> Iterator[str]:
     """A second migrated schema on the same server."""
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_server_dsn) as conn:
-        migrate(conn, name)
-    yield name
-    with psycopg.connect(pg_server_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+    with migrated_schema(pg_server_dsn) as name:
+        yield name
 
 
 class Scenario:
