@@ -35,7 +35,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy visit_conflicts tests bench app.py infra
+	$(VENV)/bin/mypy visit_conflicts devkit tests bench app.py infra
 
 test: venv pg-cron lint typecheck
 	$(VENV)/bin/pytest -n 2 -q

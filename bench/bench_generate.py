@@ -1,6 +1,6 @@
 """Throughput of the synthetic source generator: source visits written per second.
 
-Runs `visit_conflicts.generate.generate` several times at one scale factor, each time into a fresh
+Runs `devkit.generate.generate` several times at one scale factor, each time into a fresh
 emulation directory and a fresh PostgreSQL schema, and reports the median wall time and rates (target:
 >= 100K visits/s at scale 0.01-0.1). CPU seconds and the load average are recorded too: on a machine shared
 with other jobs the wall time says more about the neighbours than about the generator.
@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 from psycopg import sql
 
 from bench.common import fresh_schema, pg_server, write_result
-from visit_conflicts.generate import generate
-from visit_conflicts.source.connection import release_emulation
+from devkit.emulation import release_emulation
+from devkit.generate import generate
 from visit_conflicts.store.db import connect
 
 ANCHOR = datetime(2025, 6, 15, 6, 30, tzinfo=ZoneInfo("America/New_York"))

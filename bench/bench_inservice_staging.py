@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 
 from bench.bench_merge import fill_cvm
 from bench.common import fresh_schema, peak_rss_mb, pg_server, timed, write_result
+from devkit.emulation import release_emulation
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.source.connection import release_emulation
 from visit_conflicts.steps import Resources
 from visit_conflicts.steps import inservice as inservice_step
 from visit_conflicts.store.db import connect
@@ -95,7 +95,7 @@ def bench_staging(dsn: str, rows: int, runs: int) -> None:
 
 
 def bench_inservice(dsn: str, scale: float, runs: int, seed: int) -> None:
-    from visit_conflicts.generate import generate
+    from devkit.generate import generate
 
     source_dir = Path(tempfile.mkdtemp(prefix="vc-bench-inservice-"))
     try:

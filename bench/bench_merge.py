@@ -34,12 +34,12 @@ import pyarrow as pa
 from psycopg import sql
 
 from bench.common import fresh_schema, pg_server, timed, write_result
+from devkit.emulation import release_emulation
+from devkit.generate import generate
 from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params, load_params
 from visit_conflicts.context import RunContext
-from visit_conflicts.generate import generate
 from visit_conflicts.runner import run_pipeline
-from visit_conflicts.source.connection import release_emulation
 from visit_conflicts.source.detection import PAIR_COLUMNS
 from visit_conflicts.steps import Resources
 from visit_conflicts.steps import finalize as finalize_step

@@ -35,11 +35,11 @@ import pyarrow as pa
 from psycopg import sql
 
 from bench.common import fresh_schema, pg_server, timed, write_result
+from devkit.emulation import create_source_schema, release_emulation
+from devkit.generate.writer import write_source_rows
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.generate.writer import write_source_rows
-from visit_conflicts.source.connection import connect_source, release_emulation
-from visit_conflicts.source.schema import create_source_schema
+from visit_conflicts.source.connection import connect_source
 from visit_conflicts.steps import Resources
 from visit_conflicts.steps import status as status_step
 from visit_conflicts.store.db import connect

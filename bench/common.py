@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from visit_conflicts.localstack import PgServer
+from devkit.local_postgres import PgServer
 from visit_conflicts.paths import LOCAL_DIR, PROJECT_ROOT
 from visit_conflicts.store.migrate import migrate
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devkit.local_postgres import LocalStackError, PgServer, find_bin_dir, free_port
 from tests.support.schemas import migrated_schema
-from visit_conflicts.localstack import LocalStackError, PgServer, find_bin_dir, free_port
 from visit_conflicts.store.db import connect
 
 
@@ -61,7 +61,7 @@ def pg(pg_server_dsn: str, schema: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def source_dir(tmp_path: Path) -> Iterator[Path]:
     """An empty Snowflake emulation directory, bound to this process for the test."""
-    from visit_conflicts.source.connection import release_emulation
+    from devkit.emulation import release_emulation
 
     release_emulation()
     path = tmp_path / "snowflake"

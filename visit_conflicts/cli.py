@@ -33,7 +33,7 @@ def _local_dsn() -> str | None:
     state = PG_DIR / "server.json"
     if not state.exists():
         return None
-    from visit_conflicts.localstack import PgServer
+    from devkit.local_postgres import PgServer
 
     return PgServer.load_or_create(PG_DIR).dsn
 
@@ -77,7 +77,7 @@ def _ints(text: str) -> list[int]:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    from visit_conflicts.localstack import PgServer
+    from devkit.local_postgres import PgServer
 
     if args.action == "up":
         started = time.perf_counter()
@@ -122,7 +122,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from visit_conflicts.generate import generate, mutate
+    from devkit.generate import generate, mutate
     from visit_conflicts.store.db import connect
 
     anchor = args.now or datetime.now(UTC)

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from containers import entrypoint
+from devkit.emulation import create_source_schema
 from functions import cleanup as cleanup_fn
 from functions import preflight as preflight_fn
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.source.schema import create_source_schema
 from visit_conflicts.store import ledger
 from visit_conflicts.store.db import connect
 

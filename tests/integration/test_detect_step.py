@@ -11,9 +11,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from devkit.generate import generate
 from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params
-from visit_conflicts.generate import generate
 from visit_conflicts.runner import RunOutcome, run_pipeline
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.source.detection import (

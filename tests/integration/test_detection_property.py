@@ -4,7 +4,7 @@ Hypothesis draws 1-3 small groups (one SSN each, one date, 2-5 visits at 2-3 pro
 schedules and actual times on a 15-minute grid (missing, partial, touching and equal times included),
 GPS text that is valid, quoted, out of range, garbage or missing, patient-address fallbacks, patient
 and provider states, and several speed-band tables. The pairs, flags and travel metrics that
-`iter_pairs` returns must equal `visit_conflicts.rules.conflicts_of_group` on the same visits (D4-D7,
+`iter_pairs` returns must equal `devkit.rules.conflicts_of_group` on the same visits (D4-D7,
 detection.md 3-4).
 """
 
@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from devkit import rules
 from tests.support.source_rows import OLD, RECENT, SourceRows, at, detect_pairs, pair_map
-from visit_conflicts import rules
 from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.source.detection import ReferenceData
@@ -176,7 +176,7 @@ def test_sql_detection_matches_the_rules(
     extra_distance_per: float,
 ) -> None:
     """D4-D7 and detection.md 3-4: for any small groups (each its own SSN), the SQL pairs, flags,
-    distance, speed, ETA and minute gap equal those of visit_conflicts.rules."""
+    distance, speed, ETA and minute gap equal those of devkit.rules."""
     source.truncate()
     expected_results: list[tuple[rules.PairResult, dict[str, rules.Visit]]] = []
     for n, group in enumerate(groups):

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from devkit import rules
 from tests.support.source_rows import (
     BUSINESS_TZ,
     CUTOFF,
@@ -29,7 +30,6 @@ from tests.support.source_rows import (
     scope,
     skipped,
 )
-from visit_conflicts import rules
 from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.source.detection import (

@@ -1,4 +1,4 @@
-"""The synthetic source generator (`visit_conflicts.generate`) against the spec and its own manifest.
+"""The synthetic source generator (`devkit.generate`) against the spec and its own manifest.
 
 The source tables are checked against data-model.md section 2, parsed at test time. Every planted case is
 re-derived from what the generator actually wrote to the Snowflake emulation and PostgreSQL, with a small
@@ -27,9 +27,10 @@ import pandas as pd
 import psycopg
 import pytest
 
-from visit_conflicts.generate import GenerateError, Manifest, generate, mutate
-from visit_conflicts.source.connection import connect_source, release_emulation
-from visit_conflicts.source.schema import SOURCE_TABLES, create_source_schema, source_columns
+from devkit.emulation import create_source_schema, release_emulation
+from devkit.generate import GenerateError, Manifest, generate, mutate
+from visit_conflicts.source.connection import connect_source
+from visit_conflicts.source.schema import SOURCE_TABLES, source_columns
 
 SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "legacy" / "data-model.md"
 NY = ZoneInfo("America/New_York")

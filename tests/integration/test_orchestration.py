@@ -11,11 +11,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from devkit.emulation import create_source_schema
 from visit_conflicts import runner
 from visit_conflicts.config import Params
 from visit_conflicts.pipeline import available_work_steps
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.source.schema import create_source_schema
 from visit_conflicts.steps import Resources, preflight
 from visit_conflicts.store import ledger
 

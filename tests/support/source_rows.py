@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devkit.emulation import create_source_schema
 from visit_conflicts.source.detection import (
     PAIR_COLUMNS,
     DetectionScope,
@@ -23,7 +24,7 @@ from visit_conflicts.source.detection import (
     iter_delta_groups,
     iter_pairs,
 )
-from visit_conflicts.source.schema import SOURCE_TABLES, create_source_schema, source_columns
+from visit_conflicts.source.schema import SOURCE_TABLES, source_columns
 
 BUSINESS_TZ = ZoneInfo("America/New_York")
 VISIT_DATE = date(2024, 5, 15)

@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from devkit.emulation import create_source_schema
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.source.schema import create_source_schema
 
 DAY = date(2026, 11, 20)
 # Wall-clock times around the tests' cutoff (2026-11-25 21:00 in New York): OLD rows were written long

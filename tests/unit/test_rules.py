@@ -1,4 +1,4 @@
-"""The pure-Python statement of the rules (visit_conflicts.rules), checked on hand-worked cases."""
+"""The pure-Python statement of the rules (devkit.rules), checked on hand-worked cases."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from visit_conflicts import rules
-from visit_conflicts.rules import Visit, band_speed, evaluate_pair, parse_gps, round_half_away
+from devkit import rules
+from devkit.rules import Visit, band_speed, evaluate_pair, parse_gps, round_half_away
 
 BANDS = ((0.0, 2.0, 2.0), (2.0, 5.0, 6.0), (5.0, 10.0, 15.0))
 

@@ -1,138 +1,22 @@
-"""Connections to the Snowflake source, real or emulated.
+"""Connections to the Snowflake source.
 
-Production connects with key-pair auth through `snowflake-connector-python`. Locally and in CI the same
-connector API is served by `fakesnow` (DuckDB underneath), persisted in a directory: database
-`ANALYTICS` lives in `<source_dir>/ANALYTICS.db`. The emulation patches `snowflake.connector.connect`
-process-wide, once; every connection it hands out is an independent DuckDB cursor on one shared
-in-process database, which is safe to use from several threads (one connection per thread).
+Production connects with key-pair auth through `snowflake-connector-python`, credentials from the
+`snowflake` secret. Locally and in CI the same connector API is served by the Snowflake emulation of the
+development kit (`devkit.emulation`), reached only when a run is given a source directory: the container
+images do not carry it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
-import threading
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import snowflake.connector
 
 SOURCE_DATABASE = "ANALYTICS"
 SOURCE_SCHEMA = "BI"
 
-# Statements the emulation cannot run but that are harmless to skip (session tagging only).
-_NOP_REGEXES = [r"^\s*ALTER\s+SESSION\s+SET\s+QUERY_TAG"]
-
-_lock = threading.Lock()
-_patched_dir: Path | None = None
-_patch_cm: contextlib.AbstractContextManager[None] | None = None
-
 
 class SourceError(RuntimeError):
     """The Snowflake source (or its emulation) is unusable; the message says what to fix."""
-
-
-def _ensure_emulation(source_dir: Path) -> None:
-    """Patch the connector with fakesnow persisted in `source_dir` (once per process)."""
-    global _patched_dir, _patch_cm
-    source_dir = source_dir.resolve()
-    with _lock:
-        if _patched_dir == source_dir:
-            return
-        if _patched_dir is not None:
-            raise SourceError(
-                f"the Snowflake emulation is already bound to {_patched_dir}; "
-                f"one process serves one source directory (asked for {source_dir})"
-            )
-        import fakesnow
-
-        # fakesnow's advice to its own callers, printed on every fetch; nothing for our users to act on.
-        warnings.filterwarnings("ignore", message="Arrow output on a DB-API result")
-        source_dir.mkdir(parents=True, exist_ok=True)
-        cm = fakesnow.patch(db_path=source_dir, nop_regexes=_NOP_REGEXES)
-        cm.__enter__()
-        _patch_cm, _patched_dir = cm, source_dir
-
-
-def release_emulation() -> None:
-    """Undo the patch and forget the directory (tests that use several source directories)."""
-    global _patched_dir, _patch_cm
-    with _lock:
-        if _patch_cm is not None:
-            _patch_cm.__exit__(None, None, None)
-        _patch_cm, _patched_dir = None, None
-
-
-# Leading comments (the .sql files open with one) are skipped before looking at the verb.
-_DDL = re.compile(
-    r"^(?:\s*--[^\n]*\n|\s*/\*.*?\*/)*\s*(CREATE|DROP|ALTER|TRUNCATE)\b", re.IGNORECASE | re.DOTALL
-)
-# The emulation keeps a catalog of tables that concurrent DDL transactions (one per chunk thread, each
-# creating its own session tables) would update at once and fail on; DDL is therefore serialised. Real
-# Snowflake needs no such lock.
-_ddl_lock = threading.Lock()
-
-
-class _ArrowResultBatch:
-    def __init__(self, batch: Any) -> None:
-        self._batch = batch
-
-    @property
-    def rowcount(self) -> int:
-        return int(self._batch.rowcount)
-
-    def to_arrow(self) -> Any:
-        import pyarrow as pa
-
-        return pa.Table.from_batches([self._batch._batch])
-
-
-class _EmulatedCursor:
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
-
-    def execute(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        if _DDL.match(command):
-            with _ddl_lock:
-                return self._cursor.execute(command, *args, **kwargs)
-        return self._cursor.execute(command, *args, **kwargs)
-
-    def get_result_batches(self) -> list[Any] | None:
-        """Result batches that convert to Arrow, as the real connector's do (fakesnow 0.12 leaves
-        `to_arrow` unimplemented but holds each batch as an Arrow record batch)."""
-        batches = self._cursor.get_result_batches()
-        return None if batches is None else [_ArrowResultBatch(b) for b in batches]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cursor, name)
-
-    def __iter__(self) -> Any:
-        return iter(self._cursor)
-
-    def __enter__(self) -> _EmulatedCursor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._cursor.close()
-
-
-class _EmulatedConnection:
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    def cursor(self, *args: Any, **kwargs: Any) -> _EmulatedCursor:
-        return _EmulatedCursor(self._conn.cursor(*args, **kwargs))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-    def __enter__(self) -> _EmulatedConnection:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._conn.close()
 
 
 def connect_source(
@@ -144,19 +28,16 @@ def connect_source(
 ) -> Any:
     """A connector connection to the source: emulated when `source_dir` is given, else real Snowflake."""
     if source_dir is not None:
-        _ensure_emulation(Path(source_dir))
-        # Opening attaches the database file on first use; two threads doing it at once would collide.
-        with _ddl_lock:
-            return _EmulatedConnection(snowflake.connector.connect(database=database, schema=schema))
+        try:
+            from devkit.emulation import connect_emulated
+        except ImportError:
+            raise SourceError(
+                "a source directory needs the Snowflake emulation of the development kit (devkit), "
+                "which this installation lacks; in AWS the source is real Snowflake (no source directory)"
+            ) from None
+        return connect_emulated(Path(source_dir), database=database, schema=schema)
     if not credentials:
         raise SourceError("no Snowflake credentials: set the snowflake secret or pass --source-dir")
+    import snowflake.connector
+
     return snowflake.connector.connect(database=database, schema=schema, **credentials)
-
-
-@contextlib.contextmanager
-def source_connection(source_dir: Path | None = None, **kwargs: Any) -> Iterator[Any]:
-    conn = connect_source(source_dir, **kwargs)
-    try:
-        yield conn
-    finally:
-        conn.close()

@@ -2,15 +2,14 @@
 
 In production these are views that the pipeline only reads. Locally the generator (and any other tool that
 writes a `--source-dir`) creates them from `sql/snowflake/schema/<table>.sql`, one file per table, with the
-exact quoted column names and Snowflake types of the spec. `source_columns` parses those files so that
-writers and tests share one statement of the column list.
+exact quoted column names and Snowflake types of the legacy data model (`devkit.emulation`).
+`source_columns` parses those files so that writers and tests share one statement of the column list.
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Any
 
 from visit_conflicts.paths import read_sql
 
@@ -51,23 +50,3 @@ def source_columns(table: str) -> tuple[tuple[str, str], ...]:
     if not columns:
         raise ValueError(f"no columns parsed from sql/snowflake/schema/{table.lower()}.sql")
     return tuple(columns)
-
-
-def create_source_schema(conn: Any) -> None:
-    """Create every source table that does not exist yet (in the connection's current database/schema)."""
-    cur = conn.cursor()
-    try:
-        for table in SOURCE_TABLES:
-            cur.execute(source_ddl(table))
-    finally:
-        cur.close()
-
-
-def drop_source_schema(conn: Any) -> None:
-    """Drop every source table, so that a following `create_source_schema` starts from empty tables."""
-    cur = conn.cursor()
-    try:
-        for table in SOURCE_TABLES:
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
-    finally:
-        cur.close()

@@ -22,8 +22,9 @@ from typing import Any
 
 import psycopg
 
-from visit_conflicts.generate.cases import EXTRA_DISTANCE_PER, MPH_BANDS, plant_cases
-from visit_conflicts.generate.context import (
+from devkit.emulation import create_source_schema, drop_source_schema
+from devkit.generate.cases import EXTRA_DISTANCE_PER, MPH_BANDS, plant_cases
+from devkit.generate.context import (
     BUSINESS_TZ_NAME,
     LOOKBACK_HOURS,
     LOOKBACK_YEARS,
@@ -31,13 +32,12 @@ from visit_conflicts.generate.context import (
     GenContext,
     GenerateError,
 )
-from visit_conflicts.generate.manifest import FORMAT_VERSION, Manifest
-from visit_conflicts.generate.mutate import mutate
-from visit_conflicts.generate.visits import VisitChunk, plan_visits, visit_chunk
-from visit_conflicts.generate.world import build_world
-from visit_conflicts.generate.writer import count_source_rows, write_reference_tables, write_source_rows
+from devkit.generate.manifest import FORMAT_VERSION, Manifest
+from devkit.generate.mutate import mutate
+from devkit.generate.visits import VisitChunk, plan_visits, visit_chunk
+from devkit.generate.world import build_world
+from devkit.generate.writer import count_source_rows, write_reference_tables, write_source_rows
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.source.schema import create_source_schema, drop_source_schema
 
 __all__ = ["GenerateError", "Manifest", "generate", "mutate"]
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from visit_conflicts.generate.context import (
+from devkit.generate.context import (
     BUSINESS_TZ,
     LOOKFORWARD_DAYS,
     TS_TYPE,
@@ -27,8 +27,8 @@ from visit_conflicts.generate.context import (
     Stream,
     utc_instant,
 )
-from visit_conflicts.generate.manifest import Manifest
-from visit_conflicts.generate.writer import count_source_rows
+from devkit.generate.manifest import Manifest
+from devkit.generate.writer import count_source_rows
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.source.schema import source_columns
 

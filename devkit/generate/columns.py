@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from visit_conflicts.generate.context import TS_TYPE
+from devkit.generate.context import TS_TYPE
 from visit_conflicts.source.schema import source_columns
 
 _HEX_PAIRS = np.array([list(f"{b:02x}".encode()) for b in range(256)], dtype=np.uint8)

@@ -25,9 +25,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from devkit.generate.columns import rows_table, uuid_matrix
+from devkit.generate.context import GenContext, Stream, at, utc_instant
 from visit_conflicts.columns import FLAG_COLUMNS
-from visit_conflicts.generate.columns import rows_table, uuid_matrix
-from visit_conflicts.generate.context import GenContext, Stream, at, utc_instant
 
 FLAGS = FLAG_COLUMNS
 R1, R2, R3, R4, R5, R6, R7 = FLAGS

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from visit_conflicts.generate.columns import (
+from devkit.generate.columns import (
     choose_text,
     digits_matrix,
     gps_matrix,
@@ -38,7 +38,7 @@ from visit_conflicts.generate.columns import (
     where,
     with_nulls,
 )
-from visit_conflicts.generate.context import (
+from devkit.generate.context import (
     US_PER_DAY,
     US_PER_HOUR,
     US_PER_MINUTE,
@@ -48,7 +48,7 @@ from visit_conflicts.generate.context import (
     days_to_utc,
     local_to_utc,
 )
-from visit_conflicts.generate.world import INTERNAL, PAYER, PLACEHOLDER_UUID, World, pick_member
+from devkit.generate.world import INTERNAL, PAYER, PLACEHOLDER_UUID, World, pick_member
 
 VISITS_PER_DAY = 75_000
 HISTORY_MARGIN_DAYS = 14

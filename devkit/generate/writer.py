@@ -13,7 +13,7 @@ import pandas as pd
 import psycopg
 import pyarrow as pa
 
-from visit_conflicts.generate.cases import EXTRA_DISTANCE_PER, MPH_BANDS
+from devkit.generate.cases import EXTRA_DISTANCE_PER, MPH_BANDS
 from visit_conflicts.source.connection import SOURCE_DATABASE, SOURCE_SCHEMA
 from visit_conflicts.source.schema import SOURCE_TABLES
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from visit_conflicts.generate.columns import (
+from devkit.generate.columns import (
     choose_text,
     int_text,
     join_text,
@@ -26,7 +26,7 @@ from visit_conflicts.generate.columns import (
     where,
     with_nulls,
 )
-from visit_conflicts.generate.context import US_PER_DAY, GenContext, Stream, local_to_utc
+from devkit.generate.context import US_PER_DAY, GenContext, Stream, local_to_utc
 
 # name (county), city, centre latitude, centre longitude, share of agencies and persons, first ZIP.
 REGIONS: tuple[tuple[str, str, float, float, float, int], ...] = (
