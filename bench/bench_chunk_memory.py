@@ -27,9 +27,9 @@ import pyarrow as pa
 
 from bench.bench_merge import TEMPLATE_SCHEMA, detected_pairs
 from bench.common import fresh_schema, pg_server, write_result
-from visit_conflicts.source.detection import PAIR_COLUMNS
+from visit_conflicts.columns import PAIR_COLUMNS
 from visit_conflicts.store.db import connect
-from visit_conflicts.store.pairs import PairWriter
+from visit_conflicts.store.detect import PairWriter
 
 SCHEMA = "bench_chunk_memory"
 
@@ -90,7 +90,7 @@ def main() -> None:
             # The detect step's loop: the next batch is produced and prepared while one is written.
             total = writer.write_batches(
                 stream(template, args.pairs, args.batch_size),
-                now=lambda: datetime(2026, 11, 27, 9),
+                now=datetime(2026, 11, 27, 9),
                 on_batch=lambda: None,
             )
             seconds = time.perf_counter() - started

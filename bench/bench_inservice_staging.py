@@ -31,7 +31,7 @@ from bench.common import fresh_schema, peak_rss_mb, pg_server, timed, write_resu
 from devkit.emulation import release_emulation
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.steps import Resources
+from visit_conflicts.step_api import Resources
 from visit_conflicts.steps import inservice as inservice_step
 from visit_conflicts.store.db import connect
 from visit_conflicts.store.staging import rebuild_conflictlog_staging

@@ -36,16 +36,15 @@ from psycopg import sql
 from bench.common import fresh_schema, pg_server, timed, write_result
 from devkit.emulation import release_emulation
 from devkit.generate import generate
-from visit_conflicts.columns import FLAG_COLUMNS
+from visit_conflicts.columns import FLAG_COLUMNS, PAIR_COLUMNS
 from visit_conflicts.config import Params, load_params
 from visit_conflicts.context import RunContext
-from visit_conflicts.runner import run_pipeline
-from visit_conflicts.source.detection import PAIR_COLUMNS
-from visit_conflicts.steps import Resources
+from visit_conflicts.local_runner import run_pipeline
+from visit_conflicts.step_api import Resources
 from visit_conflicts.steps import finalize as finalize_step
 from visit_conflicts.store import ledger
 from visit_conflicts.store.db import connect
-from visit_conflicts.store.pairs import PairWriter
+from visit_conflicts.store.detect import PairWriter
 
 SCHEMA = "bench_merge"
 
@@ -240,7 +239,7 @@ def merge_run(
         try:
             # As detect does: the next batch is prepared while the current one is written.
             counts = pair_writers[w].write_batches(
-                batches[w::writers], now=lambda: datetime(2026, 11, 27, 9), on_batch=lambda: None
+                batches[w::writers], now=datetime(2026, 11, 27, 9), on_batch=lambda: None
             )
             with lock:
                 for k, v in counts.as_dict().items():

@@ -20,8 +20,8 @@ from bench.common import fresh_schema, pg_server, write_result
 from devkit.emulation import release_emulation
 from devkit.generate import generate, mutate
 from visit_conflicts.config import load_params
-from visit_conflicts.runner import run_pipeline
-from visit_conflicts.steps import Resources
+from visit_conflicts.local_runner import run_pipeline
+from visit_conflicts.step_api import Resources
 from visit_conflicts.store.db import connect
 
 SCHEMA = "bench_pipeline"

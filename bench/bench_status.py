@@ -40,8 +40,9 @@ from devkit.generate.writer import write_source_rows
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.steps import Resources
+from visit_conflicts.step_api import Resources
 from visit_conflicts.steps import status as status_step
+from visit_conflicts.store import status as status_store
 from visit_conflicts.store.db import connect
 
 NY = ZoneInfo("America/New_York")
@@ -350,16 +351,21 @@ def main() -> None:
     with (
         pg_server(args.pg_dsn) as dsn,
         tempfile.TemporaryDirectory(prefix="bench-status-sf-") as tmp,
-        mock.patch.object(status_step, "_run_unit", new=timing(None, status_step._run_unit, unit_seconds)),
+        mock.patch.object(status_store, "run_unit", new=timing(None, status_store.run_unit, unit_seconds)),
         mock.patch.object(
             status_step,
-            "_load_deleted_visits",
-            new=timing("fetch", status_step._load_deleted_visits, unit_seconds),
+            "usable_deleted_visit_ids",
+            new=timing("fetch", status_step.usable_deleted_visit_ids, unit_seconds),
         ),
         mock.patch.object(
-            status_step,
-            "_build_delta_scope",
-            new=timing("scope", status_step._build_delta_scope, unit_seconds),
+            status_store,
+            "load_deleted_visit_ids",
+            new=timing("load_deleted", status_store.load_deleted_visit_ids, unit_seconds),
+        ),
+        mock.patch.object(
+            status_store,
+            "build_delta_scope",
+            new=timing("scope", status_store.build_delta_scope, unit_seconds),
         ),
     ):
         sizes = []

@@ -13,9 +13,9 @@ import os
 import sys
 
 from visit_conflicts.adapters import context_from_event, params_from_event, resources
-from visit_conflicts.execution import run_step
 from visit_conflicts.observability import bind, logger, metrics
 from visit_conflicts.pipeline import STEP_BY_NAME
+from visit_conflicts.step_runner import run_step
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 from visit_conflicts.adapters import params_for_cleanup, resources
 from visit_conflicts.observability import logger, metrics
-from visit_conflicts.steps import cleanup
+from visit_conflicts.step_runner import close_run
 
 
 def _error_text(event: dict[str, Any]) -> str | None:
@@ -31,11 +31,12 @@ def _error_text(event: dict[str, Any]) -> str | None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     params, input_problem = params_for_cleanup(event)
     errors = [e for e in (_error_text(event), input_problem) if e]
-    outcome = cleanup.run(
+    result = close_run(
         resources(params),
         params,
         event["run_id"],
         outcome=event.get("outcome", "failed") if not input_problem else "failed",
         error="; ".join(errors) or None,
     )
-    return {"run_id": event["run_id"], "status": outcome.report["status"], "problems": outcome.problems}
+    assert result.report is not None, "close_run always hands on the run's report"
+    return {"run_id": event["run_id"], "status": result.report["status"], "problems": result.notes}

@@ -52,7 +52,7 @@ OUTCOME_FAILED: Final = "failed"
 OUTCOME_CANCELLED: Final = "cancelled"
 
 # Error names of the state machine's own Fail states. Executions that end in one of them already ran
-# cleanup, so the status-change rule leaves them alone (D19).
+# cleanup, so the abnormal-end rules leave them alone (D19).
 ERROR_STEP_FAILED: Final = "VisitConflicts.StepFailed"
 ERROR_RUN_NOT_SUCCEEDED: Final = "VisitConflicts.RunNotSucceeded"
 OWN_FAIL_ERRORS: Final = (ERROR_STEP_FAILED, ERROR_RUN_NOT_SUCCEEDED)

@@ -14,17 +14,17 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
 from infra import constants as c
+from infra.abnormal_end import CleanupOnAbnormalEnd
 from infra.alarms import PipelineAlarms
 from infra.config import EnvironmentConfig
 from infra.functions import PipelineFunctions
 from infra.network import PipelineNetwork
 from infra.schedule import PipelineSchedule
 from infra.secrets import PipelineSecrets
-from infra.state_machine import PipelineStateMachine, pipeline_shape
-from infra.status_change import CleanupOnAbnormalEnd
+from infra.state_machine import PipelineStateMachine
 from infra.tasks import PipelineTasks
 from visit_conflicts import pipeline
-from visit_conflicts.pipeline import Step
+from visit_conflicts.pipeline import Step, pipeline_shape
 
 
 class PipelineStack(Stack):

@@ -19,7 +19,6 @@ credentials or bulk results (those go through the run ledger, D20).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import CfnElement, Duration, Stack, Token
@@ -33,34 +32,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.nag import acknowledge
 from infra.tasks import PipelineTasks
-from visit_conflicts.pipeline import Step
-
-
-@dataclass(frozen=True)
-class PipelineShape:
-    """The step list split the way the state machine uses it."""
-
-    opening: Step  # first step: opens the run and returns its context (preflight)
-    work: tuple[Step, ...]  # in pipeline order, each skipped unless selected by the opening step
-    closing: Step  # the step that always runs (cleanup + report, D19)
-
-
-def pipeline_shape(steps: Sequence[Step]) -> PipelineShape:
-    """Split `steps`; reject lists the state machine cannot express, saying which step is wrong."""
-    if len(steps) < 2:
-        raise ValueError("the step list needs at least an opening step and a closing (always_runs) step")
-    closing = [s for s in steps if s.always_runs]
-    if len(closing) != 1 or steps[-1] is not closing[0]:
-        raise ValueError("exactly one step must have always_runs=True, and it must be the last step")
-    opening = steps[0]
-    for step, role in ((opening, "first"), (closing[0], "always_runs")):
-        if step.kind != "lambda" or step.map_over_chunks:
-            raise ValueError(f"the {role} step {step.name!r} must be an unmapped lambda step")
-    names = [s.name for s in steps]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise ValueError(f"duplicate step names {duplicates}")
-    return PipelineShape(opening=opening, work=tuple(steps[1:-1]), closing=closing[0])
+from visit_conflicts.pipeline import Step, pipeline_shape
 
 
 def visited_steps(definition: Mapping[str, Any]) -> list[str]:
@@ -314,7 +286,7 @@ class PipelineStateMachine(Construct):
             payload["error"] = sfn.JsonPath.object_at(c.ERROR)
         name = step.name + (c.STATE_FAILURE_CLEANUP_SUFFIX if failed else "")
         # No catch here: if cleanup itself fails, the execution fails outside the catch path and the
-        # status-change rule invokes cleanup once more (D19).
+        # abnormal-end rules invoke cleanup once more (D19).
         state = sfn_tasks.LambdaInvoke(
             self,
             _id(name),

@@ -18,6 +18,9 @@ from devkit.local_postgres import LocalStackError, PgServer, find_bin_dir, free_
 from tests.support.schemas import migrated_schema
 from visit_conflicts.store.db import connect
 
+# Fixtures shared by the tests that run the whole pipeline (`res`, `cron_job`).
+pytest_plugins = ["tests.support.runs"]
+
 
 @pytest.fixture(scope="session")
 def pg_server_dsn() -> Iterator[str]:

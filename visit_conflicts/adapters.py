@@ -14,12 +14,9 @@ from typing import Any
 
 from visit_conflicts.config import Params, load_params
 from visit_conflicts.context import RunContext
+from visit_conflicts.environment import environment_name, running_in_aws
 from visit_conflicts.secrets import AwsSecrets, EnvSecrets, SecretsProvider, postgres_dsn
-from visit_conflicts.steps import Resources
-
-
-def environment() -> str:
-    return os.environ.get("VC_ENVIRONMENT", "local")
+from visit_conflicts.step_api import Resources
 
 
 def params_from_event(event: dict[str, Any]) -> Params:
@@ -29,14 +26,11 @@ def params_from_event(event: dict[str, Any]) -> Params:
         from visit_conflicts.config import ConfigError
 
         raise ConfigError("params: the execution input's 'params' must be a JSON object")
-    return load_params(environment(), overrides)
+    return load_params(environment_name(), overrides)
 
 
 def secrets_provider() -> SecretsProvider:
-    in_aws = bool(
-        os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
-    )
-    return AwsSecrets() if in_aws else EnvSecrets()
+    return AwsSecrets() if running_in_aws() else EnvSecrets()
 
 
 def resources(params: Params, provider: SecretsProvider | None = None) -> Resources:
@@ -65,7 +59,7 @@ def params_for_cleanup(event: dict[str, Any]) -> tuple[Params, str | None]:
     try:
         return params_from_event(event), None
     except ConfigError as exc:
-        return load_params(environment()), f"the execution input was rejected: {exc}"
+        return load_params(environment_name()), f"the execution input was rejected: {exc}"
 
 
 def context_from_event(event: dict[str, Any]) -> RunContext:

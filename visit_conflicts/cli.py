@@ -29,13 +29,24 @@ class UsageError(Exception):
     pass
 
 
+def _devkit(module: str) -> Any:
+    """A module of the development kit, which only development installs carry (not the images)."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"devkit.{module}")
+    except ImportError:
+        raise UsageError(
+            "this is a development command and needs the development kit (devkit/ and "
+            "requirements-dev.txt, installed by `make venv`)"
+        ) from None
+
+
 def _local_dsn() -> str | None:
     state = PG_DIR / "server.json"
     if not state.exists():
         return None
-    from devkit.local_postgres import PgServer
-
-    return PgServer.load_or_create(PG_DIR).dsn
+    return str(_devkit("local_postgres").PgServer.load_or_create(PG_DIR).dsn)
 
 
 def _pg_dsn(args: argparse.Namespace) -> str:
@@ -77,7 +88,7 @@ def _ints(text: str) -> list[int]:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    from devkit.local_postgres import PgServer
+    PgServer = _devkit("local_postgres").PgServer
 
     if args.action == "up":
         started = time.perf_counter()
@@ -122,8 +133,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from devkit.generate import generate, mutate
     from visit_conflicts.store.db import connect
+
+    generate, mutate = _devkit("generate").generate, _devkit("generate").mutate
 
     anchor = args.now or datetime.now(UTC)
     started = time.perf_counter()
@@ -181,8 +193,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from visit_conflicts.config import load_params
-    from visit_conflicts.runner import run_pipeline
-    from visit_conflicts.steps import Resources
+    from visit_conflicts.local_runner import run_pipeline
+    from visit_conflicts.step_api import Resources
 
     params = load_params(args.env, _overrides(args))
     source_dir = Path(args.source_dir) if args.source_dir else None

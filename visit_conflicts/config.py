@@ -20,10 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from visit_conflicts.paths import CONFIG_DIR
+from visit_conflicts.pipeline import STEP_NAMES
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-STEP_NAMES = ("preflight", "staging", "plan", "detect", "finalize", "inservice", "status", "cleanup")
 
 
 class ConfigError(ValueError):
@@ -91,7 +90,8 @@ class Params(_Strict):
     enable_inservice: bool = True
     inservice_scope: Literal["delta", "window"] = "delta"
     enable_phase_b: bool = True
-    only_steps: list[str] = Field(default_factory=list)
+    # Status management units to run (all when empty; legacy "only_steps"); not the pipeline's `steps`.
+    status_units: list[str] = Field(default_factory=list)
     status_scope: Literal["delta", "window"] = "delta"
     pg_cron_job_name: str = "refresh_mv_payer_conflicts_common"
     materialized_view_name: str = "mv_payer_conflicts_common"

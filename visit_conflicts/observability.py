@@ -9,9 +9,11 @@ import sys
 
 from aws_lambda_powertools import Logger, Metrics
 
+from visit_conflicts.environment import running_in_aws
+
 SERVICE = "visit-conflicts"
 
-_in_aws = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("ECS_CONTAINER_METADATA_URI_V4"))
+_in_aws = running_in_aws()
 
 logger = Logger(
     service=SERVICE,

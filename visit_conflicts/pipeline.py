@@ -1,6 +1,6 @@
 """The ordered step list, declared once.
 
-Both engines are built from `STEPS`: the local runner (`visit_conflicts.runner`) executes it in-process,
+Both engines are built from `STEPS`: the local runner (`visit_conflicts.local_runner`) executes it in-process,
 and the CDK state machine (`infra/`) turns it into Step Functions states (Lambda or Fargate tasks, a Map
 state for the chunked step, retries, and a catch path into the cleanup step). Nothing else may list
 the steps or their order.
@@ -9,8 +9,7 @@ the steps or their order.
 from __future__ import annotations
 
 import importlib
-import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -40,11 +39,8 @@ class Step:
     def module(self) -> str:
         return f"visit_conflicts.steps.{self.name}"
 
-    def is_available(self) -> bool:
-        """True when the step's module exists (later work adds steps; none is faked)."""
-        return importlib.util.find_spec(self.module) is not None
-
     def function(self) -> Callable[..., Any]:
+        """The step's `run(res, ctx, params[, chunk=N]) -> StepResult`."""
         return importlib.import_module(self.module).run  # type: ignore[no-any-return,unused-ignore]
 
 
@@ -116,22 +112,44 @@ STEPS: tuple[Step, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True)
+class PipelineShape:
+    """The step list split the way both engines use it."""
+
+    opening: Step  # first step: validates, takes the lock and opens the run (its context)
+    work: tuple[Step, ...]  # in pipeline order, each run only when selected
+    closing: Step  # the step that always runs (D19)
+
+
+def pipeline_shape(steps: Sequence[Step]) -> PipelineShape:
+    """Split `steps`; reject lists the engines cannot run, saying which step is wrong."""
+    if len(steps) < 2:
+        raise ValueError("the step list needs at least an opening step and a closing (always_runs) step")
+    closing = [s for s in steps if s.always_runs]
+    if len(closing) != 1 or steps[-1] is not closing[0]:
+        raise ValueError("exactly one step must have always_runs=True, and it must be the last step")
+    opening = steps[0]
+    for step, role in ((opening, "first"), (closing[0], "always_runs")):
+        if step.kind != "lambda" or step.map_over_chunks:
+            raise ValueError(f"the {role} step {step.name!r} must be an unmapped lambda step")
+    names = [s.name for s in steps]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"duplicate step names {duplicates}")
+    return PipelineShape(opening=opening, work=tuple(steps[1:-1]), closing=closing[0])
+
+
+SHAPE = pipeline_shape(STEPS)
+STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)
 STEP_BY_NAME = {s.name: s for s in STEPS}
 REPORTED_TABLES = ("conflictvisitmaps", "conflicts", "conflictlog_staging", "payer_provider_reminders")
-WORK_STEPS = tuple(s for s in STEPS if s.name not in ("preflight", "cleanup"))
 
 
-def available_work_steps() -> list[Step]:
-    return [s for s in WORK_STEPS if s.is_available()]
-
-
-def selected_work_steps(requested: list[str] | None) -> list[Step]:
-    """The work steps of a run, in pipeline order: all available ones, or the requested subset."""
-    available = available_work_steps()
+def selected_work_steps(requested: Sequence[str] | None) -> list[Step]:
+    """The work steps of a run, in pipeline order: all of them, or the requested subset (the opening and
+    closing steps always run and are not selectable)."""
     if requested is None:
-        return available
-    wanted = set(requested) - {"preflight", "cleanup"}
-    missing = [name for name in wanted if not STEP_BY_NAME[name].is_available()]
-    if missing:
-        raise ValueError(f"step(s) {sorted(missing)} are not part of this build")
-    return [s for s in available if s.name in wanted]
+        return list(SHAPE.work)
+    wanted = set(requested)
+    return [s for s in SHAPE.work if s.name in wanted]

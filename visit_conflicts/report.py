@@ -7,11 +7,12 @@ measured ones each step recorded (D13); row-count changes use planner estimates 
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
+from visit_conflicts.context import RunContext
 from visit_conflicts.pipeline import REPORTED_TABLES
 from visit_conflicts.store import ledger
 
@@ -71,6 +72,29 @@ def build_report(conn: psycopg.Connection, schema: str, run_id: str | None = Non
             t: {"before": before.get(t), "after": after.get(t), "change": _diff(before.get(t), after.get(t))}
             for t in REPORTED_TABLES
         },
+    }
+
+
+def refused_report(ctx: RunContext, environment: str, full_run: bool, error: str | None) -> dict[str, Any]:
+    """The report of a run that was never opened (refused by preflight: nothing written, nothing
+    restored), in the shape of `build_report`."""
+    now = datetime.now(UTC).isoformat()
+    return {
+        "run_id": ctx.run_id,
+        "environment": environment,
+        "status": "failed",
+        "full_run": full_run,
+        "started_at": now,
+        "ended_at": now,
+        "seconds": 0.0,
+        "run_date": ctx.run_date.isoformat(),
+        "window": ["-", "-"],
+        "cutoff": None,
+        "watermark": None,
+        "pg_cron": None,
+        "error": error or "the run was not started",
+        "steps": [],
+        "tables": {},
     }
 
 

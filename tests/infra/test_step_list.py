@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from infra.state_machine import pipeline_shape, visited_steps
+from infra.state_machine import visited_steps
 from tests.infra.support import Synthesised, synthesise
 from visit_conflicts import pipeline
-from visit_conflicts.pipeline import STEPS, Step, selected_work_steps
+from visit_conflicts.pipeline import STEPS, Step, pipeline_shape, selected_work_steps
 
 
 def test_state_machine_visits_the_steps_in_step_list_order(synthesised: Synthesised) -> None:
@@ -47,8 +47,7 @@ def test_reordering_and_adding_a_step_changes_the_state_machine(
     modified = tuple(extra if name == "reconcile" else by_name[name] for name in order)
     monkeypatch.setattr(pipeline, "STEPS", modified)
     monkeypatch.setattr(pipeline, "STEP_BY_NAME", {s.name: s for s in modified})
-    monkeypatch.setattr(pipeline, "WORK_STEPS", pipeline_shape(modified).work)
-    monkeypatch.setattr(Step, "is_available", lambda self: True)
+    monkeypatch.setattr(pipeline, "SHAPE", pipeline_shape(modified))
 
     definition = synthesise("dev", tmp_path).state_machine_definition()
 

@@ -100,7 +100,7 @@ def test_schedule_starts_the_state_machine_with_no_overrides(synthesised: Synthe
     )
 
 
-def test_status_change_rules_invoke_cleanup_with_the_execution_name_as_run_id(
+def test_abnormal_end_rules_invoke_cleanup_with_the_execution_name_as_run_id(
     synthesised: Synthesised,
 ) -> None:
     """D19: executions that end outside the catch path still get cleanup."""

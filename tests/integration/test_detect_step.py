@@ -14,17 +14,14 @@ from psycopg import sql
 from devkit.generate import generate
 from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params
-from visit_conflicts.runner import RunOutcome, run_pipeline
+from visit_conflicts.local_runner import RunOutcome, run_pipeline
+from visit_conflicts.source.common import SourceScope
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.source.detection import (
-    DetectionScope,
-    iter_pair_tables,
-    iter_pairs,
-    load_reference_data,
-)
-from visit_conflicts.steps import Resources
+from visit_conflicts.source.detect import iter_pair_tables, iter_pairs
+from visit_conflicts.step_api import Resources
 from visit_conflicts.store.db import connect
 from visit_conflicts.store.migrate import migrate
+from visit_conflicts.store.reference import load_reference_data
 
 SCALE = 0.0002
 STEPS = ["plan", "detect", "finalize"]
@@ -159,7 +156,7 @@ def test_arrow_and_row_streams_carry_the_same_pairs(
 ) -> None:
     """The bulk (Arrow) path used by detect and the row path yield the same pairs."""
     anchor = generated["anchor"]
-    scope = DetectionScope(
+    scope = SourceScope(
         window_start=anchor.date().replace(year=anchor.year - 2),
         window_end=anchor.date() + timedelta(days=45),
         cutoff=anchor - timedelta(hours=36),

@@ -1,11 +1,13 @@
-"""The synthetic source generator (`devkit.generate`) against the spec and its own manifest.
+"""The synthetic source generator (`devkit.generate`) against the column contract and its own manifest.
 
-The source tables are checked against data-model.md section 2, parsed at test time. Every planted case is
-re-derived from what the generator actually wrote to the Snowflake emulation and PostgreSQL, with a small
-pure-Python statement of the rules (detection.md sections 2-4 as amended by D4-D8 and D23, and
-other-actions.md section C for InService), and must agree with the outcome the manifest promises.
-The bulk is checked for the distributions data-model.md section 4 asks for, including a conflict share of
-10-14 % of the visits. Scales stay tiny (0.0002-0.001) to keep the suite fast.
+The source tables are checked against the project's own data file `tests/contract/snowflake_source.toml`,
+the source tables' names, columns and types restated from the legacy system's data model (see
+`tests/contract/README.md`). Every planted case is re-derived from what the generator actually wrote to
+the Snowflake emulation and PostgreSQL, with a small pure-Python statement of the rules (rules 1-7 and
+the cross-state filter as amended by D4-D8 and D23, and the InService rule; docs/pipeline.md), and must
+agree with the outcome the manifest promises. The bulk is checked for the distributions of the legacy
+system's production data, including a conflict share of 10-14 % of the visits. Scales stay tiny
+(0.0002-0.001) to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
+import tomllib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -32,7 +34,7 @@ from devkit.generate import GenerateError, Manifest, generate, mutate
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.source.schema import SOURCE_TABLES, source_columns
 
-SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "legacy" / "data-model.md"
+CONTRACT_PATH = Path(__file__).resolve().parents[1] / "contract" / "snowflake_source.toml"
 NY = ZoneInfo("America/New_York")
 ANCHOR = datetime(2025, 6, 15, 6, 30, tzinfo=NY)
 SMALL = 0.0002
@@ -99,86 +101,22 @@ def clean(value: Any) -> Any:
     return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
 
 
-# --- spec parsing
-def _spec_section_2() -> str:
-    text = SPEC_PATH.read_text()
-    return text[text.index("## 2. Snowflake source side") : text.index("## 3. Value domains")]
-
-
-def _normalise(sf_type: str) -> str:
-    """Spec type text -> the type the emulation reports for a column created with our DDL."""
-    sf_type = sf_type.strip()
-    if sf_type == "TIMESTAMPTZ":
-        return "TIMESTAMP_TZ(9)"
-    if sf_type == "VARCHAR":
-        return "VARCHAR(16777216)"
-    m = re.fullmatch(r"NUMBER\((\d+)\)", sf_type)
-    if m:
-        return f"NUMBER({m.group(1)},0)"
-    return sf_type
-
-
-def spec_tables() -> dict[str, dict[str, str | None]]:
-    """Table -> column -> expected emulation type (None where the spec gives no type)."""
-    section = _spec_section_2()
-    quoted = re.compile(r'`"([^"]+)"`')
+# --- the column contract
+def contract_tables() -> dict[str, dict[str, str | None]]:
+    """Table -> column -> expected emulation type (None where the contract gives no type)."""
+    with CONTRACT_PATH.open("rb") as f:
+        contract = tomllib.load(f)["tables"]
     tables: dict[str, dict[str, str | None]] = {}
-
-    def rows_of(sub: str) -> list[list[str]]:
-        start = section.index(sub)
-        end = section.find("\n### ", start + 1)
-        body = section[start : end if end > 0 else len(section)]
-        return [
-            [c.strip() for c in line.strip().strip("|").split("|")]
-            for line in body.splitlines()
-            if line.startswith("| `")
-        ]
-
-    cr: dict[str, str | None] = {}
-    for cells in rows_of("### 2.1"):
-        groups = cells[0].split(" / ")
-        types = cells[1].split(" / ")
-        assert len(groups) == len(types), cells
-        for group, sf_type in zip(groups, types, strict=True):
-            for name in quoted.findall(group):
-                cr[name] = _normalise(sf_type)
-    present = next(line for line in section.splitlines() if line.startswith("Not read, but present"))
-    for name in quoted.findall(present):
-        # Untyped in the spec: the type follows from the name and the sample values it gives.
-        if name == "Permanent Deleted":
-            cr.setdefault(name, "BOOLEAN")
-        elif "timestamp" in name.lower():
-            cr.setdefault(name, "TIMESTAMP_TZ(9)")
-        elif name.startswith("Application "):
-            cr.setdefault(name, None)
-        else:
-            cr.setdefault(name, "VARCHAR(16777216)")
-    tables[CR] = cr
-    assert "Same columns as CR" in section[section.index("### 2.2") : section.index("### 2.3")]
-    tables[DELETED] = dict(cr)
-    tables["FACTCAREGIVERINSERVICE"] = {
-        name: _normalise(cells[1].split(" ")[0])
-        for cells in rows_of("### 2.3")
-        for name in quoted.findall(cells[0])
-    }
-    for cells in rows_of("### 2.4"):
-        view = re.findall(r"`(\w+)`", cells[0])[0]
-        columns: dict[str, str | None] = {}
-        for name in quoted.findall(cells[1]):
-            if view == "DIMPAYERPROVIDER":  # "(all VARCHAR(50))"
-                columns[name] = "VARCHAR(50)"
-            elif name.startswith("Is ") or name == "Primary Address":
-                columns[name] = "BOOLEAN"
-            elif name in ("Latitude", "Longitude"):
-                columns[name] = "FLOAT"
-            elif "Timestamp" in name:
-                columns[name] = "TIMESTAMP_TZ(9)"
-            elif name.startswith("Application "):
-                columns[name] = None  # "NUMBER(38) or VARCHAR"
-            else:
-                columns[name] = "VARCHAR(16777216)"
-        tables[view] = columns
-    return tables
+    for table, entry in contract.items():
+        if "same_columns_as" in entry:
+            continue
+        columns = {c["name"]: c.get("type") for c in entry["columns"]}
+        assert len(columns) == len(entry["columns"]), f"{CONTRACT_PATH.name} lists a column of {table} twice"
+        tables[table] = columns
+    for table, entry in contract.items():
+        if "same_columns_as" in entry:
+            tables[table] = dict(tables[entry["same_columns_as"]])
+    return {table: tables[table] for table in contract}
 
 
 # --- rules oracle
@@ -430,7 +368,7 @@ def expected_pairs(
 
 
 def expected_inservice_pairs(source_dir: Path, visits: list[Visit], ref: Reference) -> set[tuple[str, str]]:
-    """other-actions.md C.2/C.4 for the given visits against every InService event of their SSNs."""
+    """The InService rule (D14) for the given visits against every InService event of their SSNs."""
     events = frame(source_dir, "SELECT * FROM FACTCAREGIVERINSERVICE")
     caregivers = frame(source_dir, 'SELECT "Caregiver Id", "SSN" FROM DIMCAREGIVER')
     providers = frame(source_dir, "SELECT * FROM DIMPROVIDER").set_index("Provider Id")
@@ -498,9 +436,9 @@ def _planted_ids(manifest: Manifest) -> list[str]:
 
 
 # --- tests
-def test_source_tables_match_data_model_section_2(source_dir: Path) -> None:
-    """Every table and column of data-model.md section 2, with exact names and the spec's types."""
-    expected = spec_tables()
+def test_source_tables_match_the_contract(source_dir: Path) -> None:
+    """Every table and column of the source contract, with exact names and the contract's types."""
+    expected = contract_tables()
     assert set(expected) == set(SOURCE_TABLES)
     conn = connect_source(source_dir)
     try:
@@ -546,7 +484,7 @@ def test_row_counts_scale_linearly(tmp_path: Path, pg: psycopg.Connection) -> No
         assert large["planted_counts"].get(table, 0) == planted
         ratio = (large["counts"][table] - planted) / (small["counts"][table] - planted)
         assert 2.7 < ratio < 3.3, (table, ratio)
-    # Production volume: ~75K visits a day over the window (data-model.md section 4).
+    # Production volume: ~75K visits a day over the window (the legacy system's production figures).
     days = (
         date.fromisoformat(small["window"]["end"]) - date.fromisoformat(small["window"]["start"])
     ).days + 1
@@ -699,7 +637,7 @@ def test_reference_tables_are_replaced(source_dir: Path, pg: psycopg.Connection)
 
 
 def test_bulk_distributions_are_realistic(source_dir: Path, pg: psycopg.Connection) -> None:
-    """data-model.md section 4 hints: shifts, quarter hours, GPS, billing, and 10-14 % conflicting visits."""
+    """Production-like data: shifts, quarter hours, GPS, billing, and 10-14 % conflicting visits."""
     manifest = run_generate(source_dir, pg, scale=0.001)
     cr = frame(source_dir, f'SELECT * FROM {CR} WHERE "Application Visit Id" < %(p)s', {"p": "990000000"})
     to_local = {
@@ -728,7 +666,7 @@ def test_bulk_distributions_are_realistic(source_dir: Path, pg: psycopg.Connecti
     assert points[0].between(40.4, 43.1).all() and points[1].between(-79.0, -73.6).all()
     assert cr["Is Missed"].mean() == pytest.approx(0.028, abs=0.01)
     delta_share = (cr["Visit Updated Timestamp"] >= pd.Timestamp(manifest["delta_cutoff"])).mean()
-    assert 0.001 < delta_share < 0.02  # a realistic daily delta (data-model.md section 6 item 4)
+    assert 0.001 < delta_share < 0.02  # a realistic daily delta (0.1-1 % of the window a day)
     assert (cr["Visit Updated Timestamp"] <= pd.Timestamp(ANCHOR)).all()
 
     # Conflict share: the rules oracle over every group with visits at two or more agencies.

@@ -30,9 +30,9 @@ from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.steps import Resources, StepResult
+from visit_conflicts.step_api import Resources, StepResult
 from visit_conflicts.steps import inservice as inservice_step
-from visit_conflicts.store import pairs as pairs_module
+from visit_conflicts.store import detect as pairs_module
 
 SSN = "222-33-4444"
 

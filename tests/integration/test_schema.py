@@ -1,14 +1,16 @@
-"""The PostgreSQL target schema (migrations 0001-0003) checked against the spec.
+"""The PostgreSQL target schema (migrations 0001-0003) checked against the project's column contract.
 
-The expected columns, types, defaults and index names are parsed from `legacy/data-model.md` at test time,
-so a drift between the migrations and the spec fails here. The only allowed deviation is a documented
-widening (data-model.md section 6 item 10): such a column must be wider than the spec, never narrower, and
-must carry a column comment that says why.
+The contract is the project's own data file `tests/contract/postgres_schema.toml`: the tables, columns,
+types, defaults, keys and index names of the target schema, restated from the legacy system's data model
+(see `tests/contract/README.md`). A drift between the migrations and that file fails here. The only
+allowed deviation is a documented widening of the columns the contract lists as too small: such a column
+must be wider than the contract says, never narrower, and must carry a column comment that says why.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -24,15 +26,13 @@ from psycopg import sql
 from visit_conflicts.paths import PG_MIGRATIONS_DIR
 from visit_conflicts.store.migrate import discover, migrate
 
-SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "legacy" / "data-model.md"
+CONTRACT_PATH = Path(__file__).resolve().parents[1] / "contract" / "postgres_schema.toml"
 OUR_MIGRATIONS = ("0001_conflict_tables", "0002_indexes", "0003_payer_conflicts_mv")
 
-# Widenings that section 6 item 10 does not name but that follow from the same fact (payer names up to 200
-# characters): the reminders table stores DIMPAYER."Payer Name" too.
+# Widenings the contract's too-small list does not name but that follow from the same fact (payer names up
+# to 200 characters): the reminders table stores DIMPAYER."Payer Name" too.
 EXTRA_WIDENED = {("payer_provider_reminders", "Contract")}
 
-_TYPE_RE = re.compile(r"\b(int8|int4|int2|uuid|real|bool|date|timestamp|text|varchar\(\d+\))(?![\w(])")
-_NAME_RE = re.compile(r"`([^`]+)`")
 _UDT = {"real": "float4"}
 REGULAR_PAIR_DATES = (
     "InserviceStartDate",
@@ -47,14 +47,14 @@ REGULAR_PAIR_DATES = (
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Spec parsing
+# The contract (tests/contract/postgres_schema.toml)
 # ---------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class SpecColumn:
+class ContractColumn:
     name: str
-    type: str | None  # e.g. "int8", "varchar(50)"; None when the spec gives no type
+    type: str | None = None  # e.g. "int8", "varchar(50)"; None when the contract gives no type
     default: str | None = None
     identity: bool = False
     not_null: bool = False
@@ -62,176 +62,58 @@ class SpecColumn:
 
 
 @cache
-def _spec_text() -> str:
-    if not SPEC_PATH.exists():
-        pytest.fail(f"spec not found at {SPEC_PATH}: the shared/ directory must sit beside the repository")
-    return SPEC_PATH.read_text()
+def _contract() -> dict[str, Any]:
+    with CONTRACT_PATH.open("rb") as f:
+        return tomllib.load(f)
 
 
-def _section(number: str) -> str:
-    """The body of `### <number> ...` up to the next heading of level 2 or 3."""
-    text = _spec_text()
-    m = re.search(rf"^### {re.escape(number)} .*$", text, re.MULTILINE)
-    assert m, f"section {number} not found in {SPEC_PATH.name}"
-    end = re.search(r"^#{2,3} ", text[m.end() :], re.MULTILINE)
-    return text[m.end() : m.end() + end.start()] if end else text[m.end() :]
-
-
-def _tables(section: str) -> list[tuple[list[str], list[list[str]]]]:
-    """Markdown tables of a section as (header cells, body rows)."""
-    blocks: list[list[str]] = []
-    current: list[str] = []
-    for line in section.splitlines():
-        if line.startswith("|"):
-            current.append(line)
-        elif current:
-            blocks.append(current)
-            current = []
-    if current:
-        blocks.append(current)
-
-    def cells(line: str) -> list[str]:
-        return [c.strip() for c in line.strip().strip("|").split("|")]
-
-    return [(cells(b[0]), [cells(row) for row in b[2:]]) for b in blocks if len(b) >= 2]
-
-
-def _type_of(text: str) -> str | None:
-    m = _TYPE_RE.search(text)
-    return m.group(1) if m else None
-
-
-def _attrs(type_cell: str) -> dict[str, Any]:
-    default = re.search(r"DEFAULT\s+('[^']*'|[A-Za-z_0-9.]+)", type_cell)
-    return {
-        "default": default.group(1) if default else None,
-        "identity": "identity" in type_cell.lower(),
-        "not_null": "NOT NULL" in type_cell,
-        "pk": re.search(r"\bPK\b", type_cell) is not None,
-    }
-
-
-def _names_with_inline_types(cell: str) -> list[tuple[str, str | None]]:
-    """Names of a cell (`A` / `ConA`, `A`, `B`, `A` varchar(10) / `ConA` varchar(100)), each with the type
-    written right after it, if any."""
-    matches = list(_NAME_RE.finditer(cell))
-    out = []
-    for i, m in enumerate(matches):
-        tail = cell[m.end() : matches[i + 1].start() if i + 1 < len(matches) else len(cell)]
-        out.append((m.group(1), _type_of(tail)))
-    return out
-
-
-def _column_tables(section: str) -> dict[str | None, list[SpecColumn]]:
-    """Columns of every `... | PG type | ...` table of a section, keyed by table name when the spec table
-    has a `Table` column (section 1.8), else None. Two name columns (section 1.2 (g)) imply `Con` columns."""
-    result: dict[str | None, list[SpecColumn]] = {}
-    for header, rows in _tables(section):
-        if "PG type" not in header:
-            continue
-        type_at = header.index("PG type")
-        has_table = header[0] == "Table"
-        name_cells = range(1, type_at) if has_table else range(type_at)
-        implied_con = not has_table and len(name_cells) == 2
-        table: str | None = None
-        for row in rows:
-            if has_table and row[0]:
-                table = row[0].strip("`")
-            type_cell = row[type_at]
-            for i in name_cells:
-                named = _names_with_inline_types(row[i])
-                names = {n for n, _ in named}
-                for name, inline in named:
-                    col = SpecColumn(name, inline or _type_of(type_cell), **_attrs(type_cell))
-                    result.setdefault(table, []).append(col)
-                    is_con_side = any(name == f"Con{other}" for other in names)
-                    if implied_con and not is_con_side and f"Con{name}" not in names:
-                        result[table].append(SpecColumn(f"Con{name}", col.type, col.default))
-    return result
-
-
-def spec_columns(number: str, table: str | None = None) -> list[SpecColumn]:
-    cols = _column_tables(_section(number)).get(table, [])
-    assert cols, f"no column table found in spec section {number} ({table or 'untitled'})"
+def _columns(group: str, table: str) -> list[ContractColumn]:
+    entry = _contract()[group].get(table)
+    assert entry and entry["columns"], f"no columns for {table} in {CONTRACT_PATH.name} [{group}]"
+    cols = [ContractColumn(**c) for c in entry["columns"]]
     names = [c.name for c in cols]
-    assert len(names) == len(set(names)), f"spec section {number} lists a column twice"
+    assert len(names) == len(set(names)), f"{CONTRACT_PATH.name} lists a column of {table} twice"
     return cols
 
 
-def spec_too_small_names() -> set[str]:
-    """The CVM columns section 6 item 10 calls too small (primary side names)."""
-    m = re.search(r"look too small for real data:(.*?)Widen them", _spec_text(), re.DOTALL)
-    assert m, "section 6 item 10 (too-small varchar columns) not found"
-    names = set(_NAME_RE.findall(m.group(1)))
-    assert names, "section 6 item 10 names no column"
+def contract_columns(table: str) -> list[ContractColumn]:
+    """A table whose types, defaults, identity, NOT NULL and primary key are all in the contract."""
+    return _columns("tables", table)
+
+
+def contract_too_small_names() -> set[str]:
+    """The CVM columns the contract calls too small (primary side names)."""
+    names = set(_contract()["too_small_columns"])
+    assert names, "the contract names no too-small column"
     return names
 
 
-def spec_widened_names() -> set[str]:
-    """Columns that may be wider than the spec: the too-small ones and their `Con` counterparts."""
-    return {p + n for n in spec_too_small_names() for p in ("", "Con")}
+def contract_widened_names() -> set[str]:
+    """Columns that may be wider than the contract: the too-small ones and their `Con` counterparts."""
+    return {p + n for n in contract_too_small_names() for p in ("", "Con")}
 
 
-def spec_staging_columns() -> list[SpecColumn]:
-    """Section 1.4: the recommended column list, typed like CVM except for the stated exceptions."""
-    body = _section("1.4")
-    listed = re.search(r"The column list is:\s*`([^`]+)`", body)
-    assert listed, "section 1.4 column list not found"
-    names = [n.strip() for n in listed.group(1).split(",")]
-    exceptions_text = re.search(r"three exceptions:(.*?)The column list is", body, re.DOTALL)
-    assert exceptions_text, "section 1.4 type exceptions not found"
-    exceptions: dict[str, SpecColumn] = {}
-    for clause in exceptions_text.group(1).split(", "):
-        typ = _type_of(_NAME_RE.sub("", clause))
-        for name in _NAME_RE.findall(clause):
-            exceptions[name] = SpecColumn(name, typ, **_attrs(clause))
-    assert len(exceptions) == 4, f"expected 4 typed exceptions in section 1.4, got {sorted(exceptions)}"
-    cvm = {c.name: c for c in spec_columns("1.2")}
-    return [exceptions.get(n) or SpecColumn(n, cvm[n].type) for n in names]
+def contract_staging_columns() -> list[ContractColumn]:
+    """conflictlog_staging: the legacy staging column list, in order, typed like CVM except where stated."""
+    return _columns("staging_tables", "conflictlog_staging")
 
 
-def spec_other_tables() -> dict[str, list[SpecColumn]]:
-    """Section 1.10 tables whose `Columns (PG type)` cell is a full column list."""
-    out: dict[str, list[SpecColumn]] = {}
-    for header, rows in _tables(_section("1.10")):
-        if not header or not header[0].startswith("Table"):
-            continue
-        for row in rows:
-            tables = _NAME_RE.findall(row[0])
-            if len(tables) != 1:
-                continue
-            cols = []
-            for clause in row[1].split(", "):
-                typ = _type_of(_NAME_RE.sub("", clause))
-                cols += [SpecColumn(n, typ, **_attrs(clause)) for n in _NAME_RE.findall(clause)]
-            out[tables[0]] = cols
-    return out
+def contract_other_tables() -> dict[str, list[ContractColumn]]:
+    """Log-history and UI tables, with a full column list each (names, types, identity)."""
+    return {table: _columns("log_and_ui_tables", table) for table in _contract()["log_and_ui_tables"]}
 
 
-def spec_mv_columns() -> list[str]:
-    m = re.search(r"Output columns:\s*`([^`]+)`", _section("1.9"))
-    assert m, "section 1.9 output column list not found"
-    return [n.strip() for n in m.group(1).split(",")]
+def contract_mv_columns() -> list[str]:
+    return list(_contract()["materialized_views"]["mv_payer_conflicts_common"]["columns"])
 
 
-def spec_named_indexes() -> dict[str, tuple[bool, list[str], bool]]:
-    """Section 1.12 indexes with an exact name: name -> (unique, key columns, partial)."""
-    out = {}
-    for header, rows in _tables(_section("1.12")):
-        if header[:2] != ["Index", "Definition"]:
-            continue
-        for row in rows:
-            m = re.fullmatch(r"`([a-z_]+)`", row[0])
-            if not m:
-                continue
-            definition = row[1]
-            keys = re.search(r"\(([^)]*)\)", definition)
-            assert keys, f"no column list in the definition of {m.group(1)}"
-            columns = re.findall(r'"([^"]+)"', keys.group(1))
-            unique = "UNIQUE" in definition or definition.startswith("PK")
-            partial = "partial" in definition or "WHERE" in definition
-            out[m.group(1)] = (unique, columns, partial)
-    assert out, "no named index found in section 1.12"
+def contract_named_indexes() -> dict[str, tuple[bool, list[str], bool]]:
+    """Indexes with an exact name: name -> (unique, key columns, partial)."""
+    out = {
+        name: (index["unique"], list(index["columns"]), index["partial"])
+        for name, index in _contract()["indexes"].items()
+    }
+    assert out, "no named index in the contract"
     return out
 
 
@@ -321,16 +203,16 @@ def _normalise_default(expr: str | None) -> str | None:
     return re.sub(r"::[a-z ]+(\(\d+\))?", "", expr) if expr else None
 
 
-def _spec_type_parts(spec_type: str) -> tuple[str, int | None]:
-    m = re.fullmatch(r"varchar\((\d+)\)", spec_type)
-    return ("varchar", int(m.group(1))) if m else (_UDT.get(spec_type, spec_type), None)
+def _contract_type_parts(contract_type: str) -> tuple[str, int | None]:
+    m = re.fullmatch(r"varchar\((\d+)\)", contract_type)
+    return ("varchar", int(m.group(1))) if m else (_UDT.get(contract_type, contract_type), None)
 
 
 def assert_columns_match(
     pg: psycopg.Connection,
     schema: str,
     table: str,
-    expected: list[SpecColumn],
+    expected: list[ContractColumn],
     *,
     widened: Collection[str] = (),
     must_widen: Collection[str] = (),
@@ -343,37 +225,37 @@ def assert_columns_match(
     expected_names = [c.name for c in expected]
     missing = [n for n in expected_names if n not in actual]
     extra = [n for n in actual if n not in expected_names]
-    assert not missing and not extra, f"{table}: missing {missing}, not in spec {extra}"
+    assert not missing and not extra, f"{table}: missing {missing}, not in the contract {extra}"
 
     problems = []
     for col in expected:
         got = actual[col.name]
         if col.type is not None:
-            udt, length = _spec_type_parts(col.type)
+            udt, length = _contract_type_parts(col.type)
             if got.udt != udt:
-                problems.append(f'"{col.name}": {got.udt} but the spec says {col.type}')
+                problems.append(f'"{col.name}": {got.udt} but the contract says {col.type}')
             elif length is not None and got.length != length:
                 if got.length is not None and got.length > length and col.name in widened:
                     if not (got.comment and "Widened" in got.comment):
                         problems.append(f'"{col.name}" is widened without a comment saying why')
                 else:
-                    problems.append(f'"{col.name}": varchar({got.length}) but the spec says {col.type}')
+                    problems.append(f'"{col.name}": varchar({got.length}) but the contract says {col.type}')
                     continue
             if col.name in must_widen and not (got.length and length and got.length > length):
-                problems.append(f'"{col.name}" is listed as too small (section 6) but was not widened')
+                problems.append(f'"{col.name}" is listed as too small in the contract but was not widened')
         if check_keys:
             if col.identity != got.identity:
-                problems.append(f'"{col.name}": identity {got.identity}, spec {col.identity}')
+                problems.append(f'"{col.name}": identity {got.identity}, contract {col.identity}')
             if (col.not_null or col.identity or col.pk) and not got.not_null:
                 problems.append(f'"{col.name}" should be NOT NULL')
             if col.default is not None and _normalise_default(got.default) != col.default:
-                problems.append(f'"{col.name}": default {got.default!r}, spec {col.default}')
-    assert not problems, f"{table} differs from the spec:\n  " + "\n  ".join(problems)
+                problems.append(f'"{col.name}": default {got.default!r}, contract {col.default}')
+    assert not problems, f"{table} differs from the contract:\n  " + "\n  ".join(problems)
 
     if check_keys:
-        spec_pk = [c.name for c in expected if c.pk]
+        contract_pk = [c.name for c in expected if c.pk]
         pk = primary_key(pg, schema, table)
-        assert (pk[1] if pk else []) == spec_pk, f"{table}: primary key {pk}, spec {spec_pk}"
+        assert (pk[1] if pk else []) == contract_pk, f"{table}: primary key {pk}, contract {contract_pk}"
         if pk:
             assert pk[0] == f"{table}_pkey", f"{table}: primary key is named {pk[0]}"
 
@@ -405,54 +287,43 @@ def test_migration_uses_unqualified_names_and_has_a_header(migration: str) -> No
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Tables against the spec
+# Tables against the contract
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_conflictvisitmaps_has_the_248_spec_columns(pg: psycopg.Connection, schema: str) -> None:
-    expected = spec_columns("1.2")
-    assert len(expected) == 248, f"parsed {len(expected)} CVM columns from the spec, expected 248"
+def test_conflictvisitmaps_has_the_248_contract_columns(pg: psycopg.Connection, schema: str) -> None:
+    expected = contract_columns("conflictvisitmaps")
+    assert len(expected) == 248, f"the contract lists {len(expected)} CVM columns, expected 248"
     assert_columns_match(
         pg,
         schema,
         "conflictvisitmaps",
         expected,
-        widened=spec_widened_names(),
-        must_widen=spec_too_small_names(),
+        widened=contract_widened_names(),
+        must_widen=contract_too_small_names(),
     )
     assert len(actual_columns(pg, schema, "conflictvisitmaps")) == 248
 
 
 @pytest.mark.parametrize(
-    ("section", "table", "spec_table"),
-    [
-        ("1.3", "conflicts", None),
-        ("1.5", "payer_provider_reminders", None),
-        ("1.6", "settings", None),
-        ("1.7", "mph", None),
-        ("1.8", "excluded_ssn", "excluded_ssn"),
-        ("1.8", "excluded_agency", "excluded_agency"),
-    ],
+    "table",
+    ["conflicts", "payer_provider_reminders", "settings", "mph", "excluded_ssn", "excluded_agency"],
 )
-def test_reference_table_matches_spec(
-    pg: psycopg.Connection, schema: str, section: str, table: str, spec_table: str | None
-) -> None:
+def test_reference_table_matches_contract(pg: psycopg.Connection, schema: str, table: str) -> None:
     widened = {n for t, n in EXTRA_WIDENED if t == table}
-    assert_columns_match(
-        pg, schema, table, spec_columns(section, spec_table), widened=widened, must_widen=widened
-    )
+    assert_columns_match(pg, schema, table, contract_columns(table), widened=widened, must_widen=widened)
 
 
-def test_staging_has_the_125_spec_columns_plus_created_date(pg: psycopg.Connection, schema: str) -> None:
-    expected = spec_staging_columns()
-    assert len(expected) == 125, f"parsed {len(expected)} staging columns from section 1.4, expected 125"
-    cvm_created = next(c for c in spec_columns("1.2") if c.name == "CreatedDate")
+def test_staging_has_the_125_contract_columns_plus_created_date(pg: psycopg.Connection, schema: str) -> None:
+    expected = contract_staging_columns()
+    assert len(expected) == 125, f"the contract lists {len(expected)} staging columns, expected 125"
+    cvm_created = next(c for c in contract_columns("conflictvisitmaps") if c.name == "CreatedDate")
     assert_columns_match(
         pg,
         schema,
         "conflictlog_staging",
         [*expected, cvm_created],
-        widened=spec_widened_names(),
+        widened=contract_widened_names(),
         check_keys=False,
     )
     actual = actual_columns(pg, schema, "conflictlog_staging")
@@ -462,8 +333,8 @@ def test_staging_has_the_125_spec_columns_plus_created_date(pg: psycopg.Connecti
     assert primary_key(pg, schema, "conflictlog_staging") is None
 
 
-def test_log_and_ui_tables_match_spec(pg: psycopg.Connection, schema: str) -> None:
-    spec = spec_other_tables()
+def test_log_and_ui_tables_match_contract(pg: psycopg.Connection, schema: str) -> None:
+    contract = contract_other_tables()
     wanted = [
         "log_history",
         "log_history_values",
@@ -474,13 +345,13 @@ def test_log_and_ui_tables_match_spec(pg: psycopg.Connection, schema: str) -> No
         "noresponsereasons",
         "contact_maintenance",
     ]
-    assert set(wanted) <= set(spec), f"section 1.10 lacks {set(wanted) - set(spec)}"
+    assert set(wanted) <= set(contract), f"the contract lacks {set(wanted) - set(contract)}"
     for table in wanted:
-        # Section 1.10 states types and identity, not defaults or NOT NULL: compare names, types, identity.
-        assert_columns_match(pg, schema, table, spec[table], check_keys=False)
+        # The contract states types and identity, not defaults or NOT NULL: compare names, types, identity.
+        assert_columns_match(pg, schema, table, contract[table], check_keys=False)
         actual = {c.name: c for c in actual_columns(pg, schema, table)}
-        for col in spec[table]:
-            if col.identity:  # where the spec is silent (contact_maintenance "ID") either is fine
+        for col in contract[table]:
+            if col.identity:  # where the contract is silent (contact_maintenance "ID") either is fine
                 assert actual[col.name].identity, f'{table}."{col.name}" should be an identity column'
 
 
@@ -496,14 +367,14 @@ def test_settings_is_seeded_with_one_idle_row(pg: psycopg.Connection) -> None:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_named_indexes_of_the_spec_exist(pg: psycopg.Connection, schema: str) -> None:
+def test_named_indexes_of_the_contract_exist(pg: psycopg.Connection, schema: str) -> None:
     found = indexes(pg, schema)
-    for name, (unique, columns, partial) in spec_named_indexes().items():
-        assert name in found, f"index {name} (data-model.md 1.12) is missing"
+    for name, (unique, columns, partial) in contract_named_indexes().items():
+        assert name in found, f"index {name} (named in the contract) is missing"
         info = found[name]
         assert info.table == "conflictvisitmaps", f"{name} is on {info.table}"
-        assert info.unique == unique, f"{name}: unique={info.unique}, spec unique={unique}"
-        assert info.columns == columns, f"{name}: columns {info.columns}, spec {columns}"
+        assert info.unique == unique, f"{name}: unique={info.unique}, contract unique={unique}"
+        assert info.columns == columns, f"{name}: columns {info.columns}, contract {columns}"
         assert (info.predicate is not None) == partial, f"{name}: predicate {info.predicate!r}"
     stale = found["idx_cvm_visitdate_ssn"].predicate or ""
     for column in ("CONFLICTID", *REGULAR_PAIR_DATES):
@@ -547,7 +418,7 @@ def _insert(pg: psycopg.Connection, table: str, **values: Any) -> Any:
 
 
 def _inservice_visit_id(inservice_app_id: int) -> uuid.UUID:
-    # other-actions.md section C: md5('I' || id), 32 hex characters, stored in a uuid column.
+    # The legacy InService rule: md5('I' || id), 32 hex characters, stored in a uuid column.
     import hashlib
 
     return uuid.UUID(hashlib.md5(f"I{inservice_app_id}".encode()).hexdigest())
@@ -608,8 +479,8 @@ def test_duplicate_payer_provider_reminder_is_rejected(pg: psycopg.Connection) -
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_mv_has_the_spec_output_columns_and_is_populated(pg: psycopg.Connection, schema: str) -> None:
-    assert [c.name for c in actual_columns(pg, schema, "mv_payer_conflicts_common")] == spec_mv_columns()
+def test_mv_has_the_contract_output_columns_and_is_populated(pg: psycopg.Connection, schema: str) -> None:
+    assert [c.name for c in actual_columns(pg, schema, "mv_payer_conflicts_common")] == contract_mv_columns()
     populated = pg.execute(
         "SELECT ispopulated FROM pg_matviews WHERE schemaname = %s AND matviewname = %s",
         (schema, "mv_payer_conflicts_common"),
@@ -645,9 +516,9 @@ def _mv_rows(pg: psycopg.Connection) -> dict[int, dict[str, Any]]:
 
 
 def test_mv_keeps_active_payer_conflicts_once_and_computes_amounts(pg: psycopg.Connection) -> None:
-    """Section 1.9: active non-demo payers only, no PTO-only or flagless rows, one row per (CONFLICTID,
-    VISIT_KEY) with the lowest ID, parent status joined, minutes/amounts/classes computed; a concurrent
-    refresh picks up changes."""
+    """The legacy payer view: active non-demo payers only, no PTO-only or flagless rows, one row per
+    (CONFLICTID, VISIT_KEY) with the lowest ID, parent status joined, minutes/amounts/classes computed; a
+    concurrent refresh picks up changes."""
     active, inactive, demo = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     for payer, is_active, is_demo in ((active, True, False), (inactive, False, False), (demo, True, True)):
         _insert(pg, "payers", PayerID=payer, AppPayerID=1, PayerName="P", IsActive=is_active, IsDemo=is_demo)

@@ -20,7 +20,7 @@ from tests.support.source_rows import SourceRows
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.steps import Resources, StepResult
+from visit_conflicts.step_api import Resources, StepResult
 from visit_conflicts.steps import staging as staging_step
 from visit_conflicts.store.db import connect
 from visit_conflicts.store.staging import StagingError, StagingRebuild, rebuild_conflictlog_staging

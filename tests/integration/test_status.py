@@ -30,7 +30,8 @@ from tests.support.status_rows import (
 )
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.steps import Resources, StepResult, status
+from visit_conflicts.step_api import Resources, StepResult
+from visit_conflicts.steps import status
 from visit_conflicts.store.db import connect
 
 NY = ZoneInfo("America/New_York")
@@ -94,7 +95,7 @@ def test_fetch_deleted_visit_ids_uses_watermark_cutoff_and_counts_unusable_rows(
     p_out = insert_pair(pg, cf, ConVisitID=outside)
 
     result = run_status(
-        res, watermark=watermark, only_steps=["fetch_deleted_visit_ids", "deleted_visits_cvm"]
+        res, watermark=watermark, status_units=["fetch_deleted_visit_ids", "deleted_visits_cvm"]
     )
 
     assert result.counts["fetch_deleted_visit_ids"] == 2
@@ -122,7 +123,7 @@ def test_deleted_visits_cvm_marks_pairs_of_a_deleted_visit_on_either_side(
     outside = insert_pair(pg, cf, ConVisitID=gone_out, VisitDate=WINDOW_START - timedelta(days=1))
     untouched = insert_pair(pg, cf)
 
-    result = run_status(res, only_steps=["deleted_visits_cvm"])
+    result = run_status(res, status_units=["deleted_visits_cvm"])
 
     assert result.counts["deleted_visits_cvm"] == 4
     assert (pair(pg, con_side)["StatusFlag"], pair(pg, con_side)["ResolvedBy"]) == ("D", "Bea at B")
@@ -179,7 +180,7 @@ def test_ismissed_cascade_cf_resolves_conflicts_with_a_missed_visit(
     cf_out = insert_conflict(pg)
     insert_pair(pg, cf_out, IsMissed=True, VisitDate=WINDOW_END + timedelta(days=1))
 
-    result = run_status(res, only_steps=["ismissed_cascade_cf"])
+    result = run_status(res, status_units=["ismissed_cascade_cf"])
 
     assert result.counts == {
         "ismissed_cascade_cf": 2,
@@ -209,7 +210,7 @@ def test_missed_visit_resolves_its_pair(res: Resources, pg: psycopg.Connection) 
     resolved = insert_pair(pg, cf, IsMissed=True, StatusFlag="R", ResolveDate=OLD, ResolvedBy="old")
     before = row_versions(pg)
 
-    result = run_status(res, only_steps=["ismissed_cascade_cvm"])
+    result = run_status(res, status_units=["ismissed_cascade_cvm"])
 
     assert result.counts["ismissed_cascade_cvm"] == 2
     assert (pair(pg, primary)["StatusFlag"], pair(pg, primary)["ResolvedBy"]) == ("R", "Al at A")
@@ -234,7 +235,7 @@ def test_updateflag_orphan_cleanup_resolves_legacy_marked_pairs(
     whitelisted = insert_pair(pg, cf, StatusFlag="W", **old)
     before = row_versions(pg)
 
-    result = run_status(res, only_steps=["updateflag_orphan_cleanup"])
+    result = run_status(res, status_units=["updateflag_orphan_cleanup"])
 
     assert result.counts["updateflag_orphan_cleanup"] == 3
     got = pair(pg, plain)
@@ -265,7 +266,7 @@ def test_aggregation_mark_updatedrflag_marks_conflicts_with_pairs_in_the_window(
     outside = insert_conflict(pg, UpdatedRFlag=None)
     insert_pair(pg, outside, VisitDate=WINDOW_START - timedelta(days=1))
 
-    result = run_status(res, only_steps=["aggregation_mark_updatedrflag"])
+    result = run_status(res, status_units=["aggregation_mark_updatedrflag"])
 
     assert result.counts["aggregation_mark_updatedrflag"] == 2
     assert conflict(pg, fresh)["UpdatedRFlag"] == "1"
@@ -291,7 +292,7 @@ def test_aggregation_status_u_propagation_reopens_parents_of_updated_pairs(
     cf_out = insert_conflict(pg)
     insert_pair(pg, cf_out, StatusFlag="U", VisitDate=WINDOW_END + timedelta(days=1))
 
-    result = run_status(res, only_steps=["aggregation_status_u_propagation"])
+    result = run_status(res, status_units=["aggregation_status_u_propagation"])
 
     assert result.counts["aggregation_status_u_propagation"] == 2
     for cf in (cf_n, cf_r):
@@ -315,7 +316,7 @@ def test_cascade_resolve_cvm_resolves_the_last_open_pair_of_a_resolved_conflict(
     open_parent = insert_conflict(pg)
     alone = insert_pair(pg, open_parent)
 
-    result = run_status(res, only_steps=["cascade_resolve_cvm"])
+    result = run_status(res, status_units=["cascade_resolve_cvm"])
 
     assert result.counts["cascade_resolve_cvm"] == 1
     got = pair(pg, last_open)
@@ -343,7 +344,7 @@ def test_cascade_resolve_cf_resolves_parents_whose_pairs_are_all_resolved(
     no_window = insert_conflict(pg)
     insert_pair(pg, no_window, StatusFlag="R", VisitDate=WINDOW_START - timedelta(days=3))
 
-    result = run_status(res, only_steps=["cascade_resolve_cf"])
+    result = run_status(res, status_units=["cascade_resolve_cf"])
 
     assert result.counts["cascade_resolve_cf"] == 2
     got = conflict(pg, done)
@@ -369,7 +370,7 @@ def test_noresponse_flag_cf_reopens_conflicts_without_response(
     outside = insert_conflict(pg, StatusFlag="U", NoResponseFlag="Yes")
     insert_pair(pg, outside, VisitDate=WINDOW_END + timedelta(days=2))
 
-    result = run_status(res, only_steps=["noresponse_flag_cf"])
+    result = run_status(res, status_units=["noresponse_flag_cf"])
 
     assert result.counts["noresponse_flag_cf"] == 3
     for cf in reopened:
@@ -391,7 +392,7 @@ def test_noresponse_flag_cvm_reopens_pairs_without_response(res: Resources, pg: 
     resolved = insert_pair(pg, cf, StatusFlag="R", ConNoResponseFlag="Yes", ResolveDate=OLD)
     before = row_versions(pg)
 
-    result = run_status(res, only_steps=["noresponse_flag_cvm"])
+    result = run_status(res, status_units=["noresponse_flag_cvm"])
 
     assert result.counts["noresponse_flag_cvm"] == 4
     for p in (*moved, dirty_n):
@@ -429,8 +430,8 @@ def test_computed_time_columns_take_visit_then_schedule_then_inservice_times(
         ConInserviceEndDate=t + 3 * h,
     )
 
-    first = run_status(res, only_steps=["computed_time_columns"])
-    second = run_status(res, only_steps=["computed_time_columns"])
+    first = run_status(res, status_units=["computed_time_columns"])
+    second = run_status(res, status_units=["computed_time_columns"])
 
     assert (first.counts["computed_time_columns"], second.counts["computed_time_columns"]) == (3, 0)
     cols = ("ShVTSTTime", "ShVTENTime", "CShVTSTTime", "CShVTENTime")
@@ -511,7 +512,7 @@ def test_computed_billed_rate_follows_the_rate_table(res: Resources, pg: psycopg
     )
     before = row_versions(pg)
 
-    result = run_status(res, only_steps=["computed_billed_rate"])
+    result = run_status(res, status_units=["computed_billed_rate"])
 
     assert result.counts["computed_billed_rate"] == len(BILLED_RATE_CASES) + 1
     for name, _, expected in BILLED_RATE_CASES:
@@ -520,7 +521,7 @@ def test_computed_billed_rate_follows_the_rate_table(res: Resources, pg: psycopg
         assert got["ConBilledRateMinute"] == pytest.approx(expected, abs=1e-6), name
     assert row_versions(pg)[f"cvm:{close}"] == before[f"cvm:{close}"]
     assert pair(pg, far)["BilledRateMinute"] == pytest.approx(0.5, abs=1e-6)
-    assert run_status(res, only_steps=["computed_billed_rate"]).counts["computed_billed_rate"] == 0
+    assert run_status(res, status_units=["computed_billed_rate"]).counts["computed_billed_rate"] == 0
 
 
 def test_computed_reverse_uuid_gives_both_orientations_one_key(
@@ -537,7 +538,7 @@ def test_computed_reverse_uuid_gives_both_orientations_one_key(
     unknown = insert_pair(pg, cf, ConAppVisitID=None)
     huge = insert_pair(pg, cf, AppVisitID=9_000_000_000_000_000_001, ConAppVisitID=9_000_000_000_000_000_002)
 
-    result = run_status(res, only_steps=["computed_reverse_uuid"])
+    result = run_status(res, status_units=["computed_reverse_uuid"])
 
     assert result.counts["computed_reverse_uuid"] == 2
     assert result.counts["skipped_reverse_uuid_too_long"] == 1
@@ -812,20 +813,20 @@ def test_rerun_after_a_failed_attempt_still_cascades_its_deletions(
     assert conflict(pg, cf)["StatusFlag"] == "R"
 
 
-def test_unknown_unit_in_only_steps_is_refused_before_any_database_is_touched() -> None:
-    """D3 for only_steps (legacy silently ignored unknown names): the error names the unit and lists the
+def test_unknown_unit_in_status_units_is_refused_before_any_database_is_touched() -> None:
+    """D3 for status_units (legacy silently ignored unknown names): the error names the unit and lists the
     known ones; the bogus DSN proves no connection was attempted."""
     res = Resources(pg_dsn="postgresql://nobody@127.0.0.1:1/none", schema="nothing")
     with pytest.raises(
         status.UnknownStatusUnit, match=r"cascade_resolve_cvms.*known units.*cascade_resolve_cvm"
     ):
-        run_status(res, only_steps=["cascade_resolve_cvms"])
+        run_status(res, status_units=["cascade_resolve_cvms"])
 
 
-def test_only_steps_runs_the_named_units_in_their_order_and_phase_b_can_be_disabled(
+def test_status_units_runs_the_named_units_in_their_order_and_phase_b_can_be_disabled(
     res: Resources, pg: psycopg.Connection
 ) -> None:
-    """Legacy D.1 only_steps and enable_phase_b: the filter keeps the fixed order; with Phase B disabled
+    """Legacy D.1 status_units and enable_phase_b: the filter keeps the fixed order; with Phase B disabled
     the deleted visit stays, and the skipped units are listed in the notes."""
     gone = new_id()
     delete_visits(res, gone)
@@ -833,7 +834,7 @@ def test_only_steps_runs_the_named_units_in_their_order_and_phase_b_can_be_disab
     p = insert_pair(pg, cf, ConVisitID=gone, IsMissed=True)
 
     result = run_status(
-        res, enable_phase_b=False, only_steps=["computed_time_columns", "ismissed_cascade_cvm"]
+        res, enable_phase_b=False, status_units=["computed_time_columns", "ismissed_cascade_cvm"]
     )
 
     units = [k for k in result.counts if k in status.UNIT_NAMES]

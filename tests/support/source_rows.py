@@ -16,15 +16,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from devkit.emulation import create_source_schema
-from visit_conflicts.source.detection import (
-    PAIR_COLUMNS,
-    DetectionScope,
-    ReferenceData,
-    count_skipped_rows,
-    iter_delta_groups,
-    iter_pairs,
-)
+from visit_conflicts.columns import PAIR_COLUMNS
+from visit_conflicts.source.common import SourceScope
+from visit_conflicts.source.detect import count_skipped_rows, iter_pairs
+from visit_conflicts.source.plan import iter_delta_groups
 from visit_conflicts.source.schema import SOURCE_TABLES, source_columns
+from visit_conflicts.store.reference import ReferenceData
 
 BUSINESS_TZ = ZoneInfo("America/New_York")
 VISIT_DATE = date(2024, 5, 15)
@@ -51,7 +48,7 @@ NO_REFERENCE = ReferenceData(
 )
 
 
-def scope(chunk: int | None = None, chunks: int = 1, **kwargs: Any) -> DetectionScope:
+def scope(chunk: int | None = None, chunks: int = 1, **kwargs: Any) -> SourceScope:
     """The tests' standard scope: a window around VISIT_DATE and a cutoff between OLD and RECENT."""
     values: dict[str, Any] = {
         "window_start": WINDOW_START,
@@ -61,7 +58,7 @@ def scope(chunk: int | None = None, chunks: int = 1, **kwargs: Any) -> Detection
         "chunks": chunks,
     }
     values.update(kwargs)
-    return DetectionScope(**values)
+    return SourceScope(**values)
 
 
 def at(hour: int, minute: int = 0, day: date = VISIT_DATE) -> datetime:
@@ -327,7 +324,7 @@ class SourceRows:
 
 def detect_pairs(
     conn: Any,
-    detection_scope: DetectionScope | None = None,
+    detection_scope: SourceScope | None = None,
     ref: ReferenceData = NO_REFERENCE,
     batch_size: int = 1000,
 ) -> list[dict[str, Any]]:
@@ -351,12 +348,12 @@ def pair_map(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
 
 
 def delta_groups(
-    conn: Any, detection_scope: DetectionScope | None = None, ref: ReferenceData = NO_REFERENCE
+    conn: Any, detection_scope: SourceScope | None = None, ref: ReferenceData = NO_REFERENCE
 ) -> list[tuple[date, str, int]]:
     return [g for batch in iter_delta_groups(conn, detection_scope or scope(), ref, 1000) for g in batch]
 
 
 def skipped(
-    conn: Any, detection_scope: DetectionScope | None = None, ref: ReferenceData = NO_REFERENCE
+    conn: Any, detection_scope: SourceScope | None = None, ref: ReferenceData = NO_REFERENCE
 ) -> dict[str, int]:
     return count_skipped_rows(conn, detection_scope or scope(), ref)

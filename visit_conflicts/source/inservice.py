@@ -23,28 +23,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from visit_conflicts.paths import read_sql
-from visit_conflicts.source.detection import (
-    PAIR_COLUMNS,
-    DetectionScope,
-    ReferenceData,
-    load_list,
-    run_params,
-    stream_rows,
-)
+from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS
+from visit_conflicts.source.common import SourceScope, load_exclusions, run_params, stream_rows
+from visit_conflicts.sql_files import read_sql
 
-# The InService window of the event side (the visit side's are NULL): these mark an InService pair.
-INSERVICE_DATE_COLUMNS: tuple[str, ...] = (
-    "InserviceStartDate",
-    "InserviceEndDate",
-    "ConInserviceStartDate",
-    "ConInserviceEndDate",
-)
-# Output columns of `pairs`, in order: the detection's pair columns plus the InService window
-# (legacy INSERVICE_INSERT_COLUMN_MAP without CONFLICTID, which PostgreSQL assigns).
-INSERVICE_PAIR_COLUMNS: tuple[str, ...] = (*PAIR_COLUMNS, *INSERVICE_DATE_COLUMNS)
+if TYPE_CHECKING:
+    from visit_conflicts.config import Params
+    from visit_conflicts.context import RunContext
+    from visit_conflicts.store.reference import ReferenceData
 
 # D23 reasons per side, in the order a row is classified (each skipped row counts once).
 EVENT_SKIP_REASONS: tuple[str, ...] = (
@@ -69,12 +57,12 @@ class InServiceScope:
     """What one InService evaluation covers (D1, D2, D14).
 
     `window`: the run's inclusive window dates, delta cutoff and business time zone, validated and
-    bound exactly as for detection (a detection scope over all chunks). `whole_window` False (delta,
+    bound exactly as for detection (a source scope over all chunks). `whole_window` False (delta,
     the default): the SSNs with an event or a visit updated since the cutoff; True: every SSN with an
     event in the window.
     """
 
-    window: DetectionScope
+    window: SourceScope
     whole_window: bool = False
 
     @classmethod
@@ -87,8 +75,19 @@ class InServiceScope:
         whole_window: bool = False,
         time_zone: str = "America/New_York",
     ) -> InServiceScope:
-        window = DetectionScope(window_start, window_end, cutoff, chunk=None, chunks=1, time_zone=time_zone)
+        window = SourceScope(window_start, window_end, cutoff, chunk=None, chunks=1, time_zone=time_zone)
         return cls(window, whole_window)
+
+    @classmethod
+    def of_run(cls, ctx: RunContext, params: Params) -> InServiceScope:
+        """The scope of a run: its window and cutoff, delta or whole-window per `inservice_scope`."""
+        return cls.of(
+            ctx.window_start,
+            ctx.window_end,
+            ctx.cutoff,
+            whole_window=params.inservice_scope == "window",
+            time_zone=params.business_timezone,
+        )
 
     def params(self) -> dict[str, Any]:
         """Bound parameters of every statement (literals computed once by the caller, D1)."""
@@ -109,8 +108,7 @@ class InServiceSource:
         params = self.scope.params()
         cur = self.conn.cursor()
         try:
-            load_list(cur, "excluded_ssn", [s.strip() for s in self.ref.excluded_ssns if s and s.strip()])
-            load_list(cur, "excluded_provider", [p.lower() for p in self.ref.excluded_provider_ids if p])
+            load_exclusions(cur, self.ref)
             # Caregivers and providers resolved once for every statement of the session.
             for name in ("create_caregiver", "create_provider", "create_scope_ssn", "create_scope_event"):
                 cur.execute(read_sql(_SQL.format(name)), params)

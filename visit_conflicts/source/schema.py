@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from visit_conflicts.paths import read_sql
+from visit_conflicts.sql_files import read_sql
 
 SOURCE_TABLES: tuple[str, ...] = (
     "FACTVISITCALLPERFORMANCE_CR",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from visit_conflicts.paths import read_sql
+from visit_conflicts.sql_files import read_sql
 
 
 def iter_payer_providers(sf_conn: Any, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:

@@ -5,33 +5,27 @@ returns one row per conflicting pair; the rows stream out in batches of `batch_s
 merged into `conflictvisitmaps`/`conflicts` in its own transaction (insert new pairs with conflict ids,
 update changed ones, never write unchanged ones), and its keys are recorded in `run_seen_pair` for
 finalize. The next batch is read and converted while the current one is written. Memory is bounded by
-the batch size (measured by bench/bench_chunk_memory.py). Source rows that cannot be used are skipped
-and counted per reason (D23). Rerunning a chunk converges to the same state: its seen keys are rebuilt and
-unchanged pairs are not written again.
+the batch size (measured by bench/bench_chunk_memory.py). Written timestamps are the run's start (D1).
+Source rows that cannot be used are skipped and counted per reason (D23). Rerunning a chunk converges
+to the same state: its seen keys are rebuilt and unchanged pairs are not written again.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from visit_conflicts.columns import PAIR_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.execution import check_cancelled
-from visit_conflicts.source.detection import (
-    PAIR_COLUMNS,
-    count_skipped_rows,
-    iter_pair_tables,
-    load_reference_data,
-)
-from visit_conflicts.steps import Resources, StepResult
-from visit_conflicts.steps.plan import scope_of
-from visit_conflicts.store.pairs import PairWriter, forget_seen_pairs
+from visit_conflicts.source.common import SourceScope
+from visit_conflicts.source.detect import count_skipped_rows, iter_pair_tables
+from visit_conflicts.step_api import Resources, StepResult, check_cancelled
+from visit_conflicts.store.detect import PairWriter, forget_seen_pairs
+from visit_conflicts.store.reference import load_reference_data
 
 
 def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = None) -> StepResult:
     if chunk is None:
         raise ValueError("detect runs for one chunk; pass chunk=N")
-    scope = scope_of(ctx, params, chunk)
+    scope = SourceScope.of(ctx, params, chunk)
     with res.pg_conn() as pg, res.source_conn() as sf:
         ref = load_reference_data(pg)
         pg.commit()
@@ -40,11 +34,9 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
         writer = PairWriter(
             pg, PAIR_COLUMNS, run_id=ctx.run_id, chunk=chunk, insert_enabled=params.enable_insert
         )
-        zone = params.zone
         total = writer.write_batches(
             iter_pair_tables(sf, scope, ref, params.batch_size),
-            # Written timestamps are business-zone wall clock, like every timestamp of the schema.
-            now=lambda: datetime.now(zone).replace(tzinfo=None),
+            now=ctx.now_local,
             on_batch=lambda: check_cancelled(res.cancel),
         )
         # The pairs were just read on this connection: its session tables serve the counts as well.

@@ -30,33 +30,23 @@ measured in the databases (D13); unusable source rows are skipped and counted pe
 
 from __future__ import annotations
 
+from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.execution import check_cancelled
-from visit_conflicts.source.detection import load_reference_data
-from visit_conflicts.source.inservice import INSERVICE_PAIR_COLUMNS, InServiceScope, InServiceSource
-from visit_conflicts.steps import Resources, StepResult
+from visit_conflicts.source.inservice import InServiceScope, InServiceSource
+from visit_conflicts.step_api import Resources, StepResult, check_cancelled
+from visit_conflicts.store.detect import INSERVICE, PairWriter
 from visit_conflicts.store.inservice import INSERVICE_CHUNK, forget_scope, replace_scope, resolve_stale_pairs
-from visit_conflicts.store.pairs import INSERVICE, PairWriter
+from visit_conflicts.store.reference import load_reference_data
 
 # Scope rows per streamed batch (two narrow columns: far more per batch than pairs).
 _SCOPE_BATCH = 50_000
 
 
-def scope_of(ctx: RunContext, params: Params) -> InServiceScope:
-    return InServiceScope.of(
-        ctx.window_start,
-        ctx.window_end,
-        ctx.cutoff,
-        whole_window=params.inservice_scope == "window",
-        time_zone=params.business_timezone,
-    )
-
-
 def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
     if not params.enable_inservice:
         return StepResult(status="skipped", notes=["enable_inservice is false"])
-    scope = scope_of(ctx, params)
+    scope = InServiceScope.of_run(ctx, params)
     with res.pg_conn() as pg, res.source_conn() as sf:
         ref = load_reference_data(pg)
         pg.commit()
@@ -77,8 +67,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         )
         total = writer.write_batches(
             source.pairs(params.batch_size),
-            # Written timestamps are the run's start as business wall clock (D1), like the schema's.
-            now=lambda: ctx.now_local,
+            now=ctx.now_local,
             on_batch=lambda: check_cancelled(res.cancel),
         )
         skipped = source.skipped_rows()
@@ -86,7 +75,6 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         check_cancelled(res.cancel)
         with pg.transaction():
             if params.enable_stale_cleanup:
-                pg.execute("ANALYZE run_seen_pair")
                 resolved = resolve_stale_pairs(
                     pg,
                     run_id=ctx.run_id,

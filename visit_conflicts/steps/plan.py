@@ -12,20 +12,14 @@ from __future__ import annotations
 
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.execution import check_cancelled
-from visit_conflicts.source.detection import DetectionScope, iter_delta_groups, load_reference_data
-from visit_conflicts.steps import Resources, StepResult
+from visit_conflicts.source.common import SourceScope
+from visit_conflicts.source.plan import iter_delta_groups
+from visit_conflicts.step_api import Resources, StepResult, check_cancelled
+from visit_conflicts.store.plan import count_scope_groups, replace_scope_groups
+from visit_conflicts.store.reference import load_reference_data
 
-
-def scope_of(ctx: RunContext, params: Params, chunk: int | None) -> DetectionScope:
-    return DetectionScope(
-        window_start=ctx.window_start,
-        window_end=ctx.window_end,
-        cutoff=ctx.cutoff,
-        chunk=chunk,
-        chunks=params.chunks,
-        time_zone=params.business_timezone,
-    )
+# Scope rows per streamed batch: three narrow columns, far more per batch than pairs.
+_BATCHES_PER_SCOPE_BATCH = 20
 
 
 def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
@@ -33,30 +27,11 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
     with res.pg_conn() as pg, res.source_conn() as sf:
         ref = load_reference_data(pg)
         pg.commit()
-        with pg.transaction():
-            pg.execute("DELETE FROM run_scope_group WHERE run_id = %s", (ctx.run_id,))
-            with (
-                pg.cursor() as cur,
-                cur.copy('COPY run_scope_group (run_id, chunk, "VisitDate", "SSN") FROM STDIN') as copy,
-            ):
-                for batch in iter_delta_groups(sf, scope_of(ctx, params, None), ref, params.batch_size * 20):
-                    check_cancelled(res.cancel)
-                    for visit_date, ssn, chunk in batch:
-                        if chunk in wanted:
-                            copy.write_row((ctx.run_id, chunk, visit_date, ssn))
-        pg.execute("ANALYZE run_scope_group")
-        row = pg.execute(
-            """SELECT count(*), count(DISTINCT "SSN"), count(DISTINCT "VisitDate")
-               FROM run_scope_group WHERE run_id = %s""",
-            (ctx.run_id,),
-        ).fetchone()
-        pg.commit()
-    assert row is not None
-    return StepResult(
-        counts={
-            "groups": int(row[0]),
-            "ssns": int(row[1]),
-            "dates": int(row[2]),
-            "chunks": len(wanted),
-        }
-    )
+        groups = iter_delta_groups(
+            sf, SourceScope.of(ctx, params, None), ref, params.batch_size * _BATCHES_PER_SCOPE_BATCH
+        )
+        replace_scope_groups(
+            pg, ctx.run_id, groups, chunks=wanted, on_batch=lambda: check_cancelled(res.cancel)
+        )
+        counts = count_scope_groups(pg, ctx.run_id)
+    return StepResult(counts={**counts, "chunks": len(wanted)})

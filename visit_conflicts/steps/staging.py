@@ -27,9 +27,8 @@ from __future__ import annotations
 
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.execution import check_cancelled
 from visit_conflicts.source.staging import iter_payer_providers, iter_payers
-from visit_conflicts.steps import Resources, StepResult
+from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store.staging import (
     PhaseHook,
     rebuild_conflictlog_staging,

@@ -12,8 +12,8 @@ from datetime import date, datetime
 import psycopg
 from psycopg import sql
 
-from visit_conflicts.paths import read_sql
-from visit_conflicts.store.pairs import inservice_pair
+from visit_conflicts.sql_files import read_sql
+from visit_conflicts.store.detect import inservice_pair
 
 # The chunk value of the inservice step's seen keys in run_seen_pair (detect chunks are >= 0).
 INSERVICE_CHUNK = -2
@@ -61,6 +61,7 @@ def resolve_stale_pairs(
 ) -> int:
     """D12 for InService pairs: resolve the run's in-scope pairs it did not produce (inside the caller's
     transaction); returns the number of pairs resolved (measured, D13)."""
+    conn.execute("ANALYZE run_seen_pair")
     statement = sql.SQL(read_sql("postgres/inservice/resolve_stale_pairs.sql")).format(
         inservice=inservice_pair("c")
     )

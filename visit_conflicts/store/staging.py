@@ -46,7 +46,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from visit_conflicts.paths import read_sql
+from visit_conflicts.sql_files import UUID_PATTERN, read_sql
 
 STAGING_TABLE = "conflictlog_staging"
 _NEW_TABLE = "conflictlog_staging_new"
@@ -151,10 +151,10 @@ def _sync(
                         copy.write_row(row)
                     source_rows += len(batch)
             counts = {"source_rows": source_rows}
-            cur.execute(_statement(bad_rows))
+            cur.execute(_statement(bad_rows), {"uuid_pattern": UUID_PATTERN})
             for reason, n in cur.fetchall():
                 counts[str(reason)] = int(n)
-            cur.execute(_statement(upsert), {"now": now})
+            cur.execute(_statement(upsert), {"now": now, "uuid_pattern": UUID_PATTERN})
             written = [bool(r[0]) for r in cur.fetchall()]
     skipped = sum(n for reason, n in counts.items() if reason.startswith("invalid_"))
     counts["inserted"] = sum(written)

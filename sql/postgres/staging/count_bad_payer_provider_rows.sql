@@ -5,9 +5,9 @@
 WITH checked AS (
     SELECT
         CASE
-            WHEN payer_id IS NULL OR payer_id !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+            WHEN payer_id IS NULL OR payer_id !~ %(uuid_pattern)s
                 THEN 'invalid_payer_id'
-            WHEN provider_id IS NULL OR provider_id !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+            WHEN provider_id IS NULL OR provider_id !~ %(uuid_pattern)s
                 THEN 'invalid_provider_id'
         END AS reason,
         lower(payer_id) AS payer_id,

@@ -2,8 +2,8 @@
 -- duplicate_keys (extra rows of one payer id; D8 keeps one).
 SELECT 'invalid_payer_id', count(*)
 FROM _payer_source
-WHERE payer_id IS NULL OR payer_id !~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+WHERE payer_id IS NULL OR payer_id !~ %(uuid_pattern)s
 UNION ALL
 SELECT 'duplicate_keys', count(*) - count(DISTINCT lower(payer_id))
 FROM _payer_source
-WHERE payer_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+WHERE payer_id ~ %(uuid_pattern)s

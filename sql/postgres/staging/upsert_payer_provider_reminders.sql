@@ -14,8 +14,8 @@ WITH usable AS (
         CASE WHEN app_provider_id ~ '^\s*[0-9]{1,18}\s*$' THEN trim(app_provider_id)::int8 END AS app_provider_id,
         left(provider_name, 100) AS provider_name
     FROM _ppr_source
-    WHERE payer_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
-      AND provider_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+    WHERE payer_id ~ %(uuid_pattern)s
+      AND provider_id ~ %(uuid_pattern)s
 ),
 chosen AS (
     SELECT DISTINCT ON (payer_id, provider_id) *

@@ -9,7 +9,7 @@ WITH usable AS (
         is_active,
         is_demo
     FROM _payer_source
-    WHERE payer_id ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+    WHERE payer_id ~ %(uuid_pattern)s
 ),
 chosen AS (
     SELECT DISTINCT ON (payer_id) *

@@ -13,10 +13,10 @@ WITH caregiver AS (
 group_row AS (
     SELECT
         CASE
-            WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), FALSE)
+            WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s), FALSE)
                 OR TRY_CAST(CAST(cr."Application Visit Id" AS VARCHAR) AS BIGINT) IS NULL
                 THEN 'invalid_visit_id'
-            WHEN NOT COALESCE(REGEXP_LIKE(cr."Provider Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), FALSE)
+            WHEN NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
                 THEN 'invalid_provider_id'
             WHEN COALESCE(cr."Scheduled End Time" < cr."Scheduled Start Time", FALSE)
                 OR COALESCE(cr."Visit End Time" < cr."Visit Start Time", FALSE)
@@ -59,13 +59,9 @@ chunk_ungrouped_row AS (
       AND (
         %(chunk)s IS NULL
         OR (ssn IS NULL AND %(chunk)s = 0)
-        OR MOD(
-            (POSITION(SUBSTR(digest, 1, 1) IN '0123456789abcdef') - 1) * 4096
-            + (POSITION(SUBSTR(digest, 2, 1) IN '0123456789abcdef') - 1) * 256
-            + (POSITION(SUBSTR(digest, 3, 1) IN '0123456789abcdef') - 1) * 16
-            + (POSITION(SUBSTR(digest, 4, 1) IN '0123456789abcdef') - 1),
-            %(chunks)s
-        ) = %(chunk)s
+        OR
+            -- @include snowflake/common/chunk_of_digest.sql
+            = %(chunk)s
       )
 )
 SELECT reason, COUNT(*) AS row_count

@@ -13,7 +13,7 @@ WITH event_row AS (
         CASE
             WHEN e."Application Caregiver Inservice Id" IS NULL THEN 'invalid_event_id'
             WHEN cg.ssn IS NULL THEN 'blank_ssn'
-            WHEN NOT COALESCE(REGEXP_LIKE(e."Provider Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), FALSE)
+            WHEN NOT COALESCE(REGEXP_LIKE(e."Provider Id", %(uuid_pattern)s), FALSE)
                 THEN 'invalid_provider_id'
             WHEN e."Inservice start date" IS NULL OR e."Inservice end date" IS NULL THEN 'missing_time'
             WHEN e."Inservice end date" < e."Inservice start date" THEN 'end_before_start'
@@ -38,7 +38,7 @@ WITH event_row AS (
       AND COALESCE(LOWER(e."Provider Id"), '') NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
       AND (
           e."Provider Id" IN (SELECT provider_id FROM VC_INSERVICE_PROVIDER)
-          OR NOT COALESCE(REGEXP_LIKE(e."Provider Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), FALSE)
+          OR NOT COALESCE(REGEXP_LIKE(e."Provider Id", %(uuid_pattern)s), FALSE)
       )
 )
 SELECT 'event' AS side, reason, COUNT(*) AS row_count FROM event_row WHERE reason IS NOT NULL GROUP BY reason

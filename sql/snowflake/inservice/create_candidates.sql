@@ -25,15 +25,15 @@ WITH timed_visit AS (
       AND COALESCE(LOWER(cr."Provider Id"), '') NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
       AND (
           cr."Provider Id" IN (SELECT provider_id FROM VC_INSERVICE_PROVIDER)
-          OR NOT COALESCE(REGEXP_LIKE(cr."Provider Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), FALSE)
+          OR NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
       )
 )
 SELECT
     tv.*,
     CASE
-        WHEN NOT COALESCE(REGEXP_LIKE(tv."Visit Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), FALSE)
+        WHEN NOT COALESCE(REGEXP_LIKE(tv."Visit Id", %(uuid_pattern)s), FALSE)
             THEN 'invalid_visit_id'
-        WHEN NOT COALESCE(REGEXP_LIKE(tv."Provider Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), FALSE)
+        WHEN NOT COALESCE(REGEXP_LIKE(tv."Provider Id", %(uuid_pattern)s), FALSE)
             OR TRY_CAST(CAST(tv."Application Provider Id" AS VARCHAR) AS BIGINT) IS NULL
             THEN 'invalid_provider_id'
         WHEN tv.visit_end < tv.visit_start THEN 'end_before_start'

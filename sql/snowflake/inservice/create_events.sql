@@ -37,7 +37,7 @@ event AS (
       AND e."Inservice end date" >= e."Inservice start date"
       AND CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice start date") AS DATE)
           BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
-      AND REGEXP_LIKE(e."Provider Id", '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
+      AND REGEXP_LIKE(e."Provider Id", %(uuid_pattern)s)
       AND LOWER(e."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
     QUALIFY ROW_NUMBER() OVER (
         PARTITION BY e."Application Caregiver Inservice Id"
@@ -59,7 +59,7 @@ SELECT
     CAST(NULL AS TIMESTAMP_NTZ) AS "VisitEndTime",
     CAST(NULL AS TIMESTAMP_NTZ) AS "EVVStartTime",
     CAST(NULL AS TIMESTAMP_NTZ) AS "EVVEndTime",
-    IFF(REGEXP_LIKE(ev.caregiver_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(ev.caregiver_id), NULL) AS "CaregiverID",
+    IFF(REGEXP_LIKE(ev.caregiver_id, %(uuid_pattern)s), LOWER(ev.caregiver_id), NULL) AS "CaregiverID",
     TRY_CAST(CAST(ev.app_caregiver_id AS VARCHAR) AS BIGINT) AS "AppCaregiverID",
     ev.caregiver_code AS "AideCode",
     ev.caregiver_fullname AS "AideName",
@@ -67,7 +67,7 @@ SELECT
     ev.caregiver_lastname AS "AideLName",
     ev.ssn AS "AideSSN",
     ev.caregiver_status AS "AideStatus",
-    IFF(REGEXP_LIKE(o.office_id, '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}'), LOWER(o.office_id), NULL) AS "OfficeID",
+    IFF(REGEXP_LIKE(o.office_id, %(uuid_pattern)s), LOWER(o.office_id), NULL) AS "OfficeID",
     TRY_CAST(CAST(o.app_office_id AS VARCHAR) AS BIGINT) AS "AppOfficeID",
     o.office_name AS "Office",
     CAST(NULL AS VARCHAR) AS "PatientID",

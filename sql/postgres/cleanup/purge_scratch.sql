@@ -1,0 +1,2 @@
+-- The run's scope and seen keys are scratch data of this run only.
+DELETE FROM {table} WHERE run_id = %(run_id)s

@@ -1,0 +1,2 @@
+-- D2: the start of the last successful full run (NULL before the first one).
+SELECT max(started_at) FROM pipeline_run WHERE status = 'succeeded' AND full_run

@@ -1,0 +1,310 @@
+"""D9-D13 on the PostgreSQL side: the set-based pair merge and stale cleanup, on the real server."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import psycopg
+import pytest
+
+from visit_conflicts.columns import FLAG_COLUMNS
+from visit_conflicts.config import Params
+from visit_conflicts.context import RunContext
+from visit_conflicts.step_api import Resources
+from visit_conflicts.steps import finalize as finalize_step
+from visit_conflicts.store import ledger
+from visit_conflicts.store.detect import PairWriter
+
+COLUMNS = (
+    "VisitID",
+    "ConVisitID",
+    "SSN",
+    "VisitDate",
+    "ProviderID",
+    "ConProviderID",
+    "AgencyContact",
+    "SchStartTime",
+    "DistanceMilesFromLatLng",
+    "IsMissed",
+    *FLAG_COLUMNS,
+)
+DAY = date(2026, 11, 20)
+NOW = datetime(2026, 11, 27, 9, 0)
+
+
+def vid() -> str:
+    return str(uuid.uuid4())
+
+
+def pair(
+    v: str,
+    c: str,
+    *,
+    ssn: str = "111-22-3333",
+    flags: str = "YNNNNNN",
+    contact: str | None = None,
+    start: datetime = datetime(2026, 11, 20, 9, 0),
+    miles: float = 1.25,
+) -> tuple[Any, ...]:
+    return (
+        v,
+        c,
+        ssn,
+        DAY,
+        str(uuid.UUID(int=1)),
+        str(uuid.UUID(int=2)),
+        contact,
+        start,
+        miles,
+        False,
+        *flags,
+    )
+
+
+def writer(pg: psycopg.Connection, run_id: str = "run-1", chunk: int = 0) -> PairWriter:
+    pg.autocommit = False
+    return PairWriter(pg, COLUMNS, run_id=run_id, chunk=chunk)
+
+
+def row(pg: psycopg.Connection, v: str, c: str) -> dict[str, Any]:
+    cur = pg.execute(
+        'SELECT *, xmin::text AS xmin FROM conflictvisitmaps WHERE "VisitID" = %s AND "ConVisitID" = %s',
+        (v, c),
+    )
+    names = [d.name for d in cur.description or []]
+    found = cur.fetchone()
+    pg.commit()
+    assert found is not None
+    return dict(zip(names, found, strict=True))
+
+
+def test_new_pairs_get_status_n_and_one_conflict_per_primary_visit(pg: psycopg.Connection) -> None:
+    """D10: new pairs are 'N'; pairs sharing a VisitID share one new parent conflict; never NULL."""
+    a, b, c = vid(), vid(), vid()
+    counts = writer(pg).write_batch([pair(a, b), pair(a, c), pair(b, a)], now=NOW)
+    assert (counts.inserted, counts.new_conflicts, counts.updated) == (3, 2, 0)
+    ab, ac, ba = row(pg, a, b), row(pg, a, c), row(pg, b, a)
+    assert ab["CONFLICTID"] == ac["CONFLICTID"] != ba["CONFLICTID"]
+    assert {ab["StatusFlag"], ba["StatusFlag"]} == {"N"}
+    parents = pg.execute('SELECT "CONFLICTID", "StatusFlag" FROM conflicts ORDER BY 1').fetchall()
+    assert sorted(p[0] for p in parents) == sorted({ab["CONFLICTID"], ba["CONFLICTID"]})
+    assert {p[1] for p in parents} == {"N"}
+    assert pg.execute('SELECT count(*) FROM conflictvisitmaps WHERE "CONFLICTID" IS NULL').fetchone() == (0,)
+
+
+def test_new_pair_inherits_conflict_id_of_existing_visit_row(pg: psycopg.Connection) -> None:
+    """D10: a new pair takes the CONFLICTID of an existing CVM row with the same VisitID; CRDATEUNIQUE
+    is the earliest CreatedDate of the conflict."""
+    a, b, c = vid(), vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b)], now=NOW)
+    later = datetime(2026, 11, 28, 9, 0)
+    counts = w.write_batch([pair(a, b), pair(a, c)], now=later)
+    assert (counts.inserted, counts.new_conflicts) == (1, 0)
+    ab, ac = row(pg, a, b), row(pg, a, c)
+    assert ac["CONFLICTID"] == ab["CONFLICTID"]
+    assert ac["CreatedDate"] == later and ac["CRDATEUNIQUE"] == NOW
+
+
+def test_identical_rerun_writes_nothing(pg: psycopg.Connection) -> None:
+    """D11: unchanged rows are not written at all (row versions unchanged, no UpdatedDate bump)."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b), pair(b, a)], now=NOW)
+    before = row(pg, a, b)
+    counts = w.write_batch([pair(a, b), pair(b, a)], now=datetime(2026, 11, 28))
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, 0, 2)
+    after = row(pg, a, b)
+    assert after["xmin"] == before["xmin"] and after["UpdatedDate"] is None
+
+
+def test_changed_pair_is_updated_and_status_becomes_u(pg: psycopg.Connection) -> None:
+    """D11: a differing written column updates the row, StatusFlag 'U', CONFLICTID/CreatedDate kept."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b)], now=NOW)
+    before = row(pg, a, b)
+    later = datetime(2026, 11, 28)
+    counts = w.write_batch([pair(a, b, start=datetime(2026, 11, 20, 10, 0))], now=later)
+    assert counts.updated == 1
+    after = row(pg, a, b)
+    assert after["SchStartTime"] == datetime(2026, 11, 20, 10, 0)
+    assert (after["StatusFlag"], after["UpdatedDate"]) == ("U", later)
+    assert (after["CONFLICTID"], after["CreatedDate"]) == (before["CONFLICTID"], before["CreatedDate"])
+
+
+def test_real_column_compared_after_type_normalisation(pg: psycopg.Connection) -> None:
+    """D11: 1.1 arrives as a float64 but is stored as real; the same value must not count as a change."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b, miles=1.1)], now=NOW)
+    assert w.write_batch([pair(a, b, miles=1.1)], now=NOW).updated == 0
+
+
+def test_flags_never_go_back_from_y_to_n(pg: psycopg.Connection) -> None:
+    """D11: rule flags only move N -> Y."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b, flags="YNNNNNN")], now=NOW)
+    counts = w.write_batch([pair(a, b, flags="NYNNNNN")], now=NOW)
+    assert counts.updated == 1
+    r = row(pg, a, b)
+    assert (r["SameSchTimeFlag"], r["SameVisitTimeFlag"]) == ("Y", "Y")
+    # Losing a flag alone is no change at all.
+    assert w.write_batch([pair(a, b, flags="NNNNNNN")], now=NOW).updated == 0
+
+
+@pytest.mark.parametrize("status", ["W", "I", "D"])
+def test_user_and_deleted_statuses_survive_updates(pg: psycopg.Connection, status: str) -> None:
+    """D11: StatusFlag becomes 'U' unless it is 'W', 'I' or 'D'."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b)], now=NOW)
+    pg.execute('UPDATE conflictvisitmaps SET "StatusFlag" = %s', (status,))
+    pg.commit()
+    assert w.write_batch([pair(a, b, start=datetime(2026, 11, 20, 11))], now=NOW).updated == 1
+    assert row(pg, a, b)["StatusFlag"] == status
+
+
+def test_resolved_pair_reopens_even_when_unchanged(pg: psycopg.Connection) -> None:
+    """D11: a re-detected 'R' row reopens as 'U' with ResolveDate and ResolvedBy cleared."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b)], now=NOW)
+    pg.execute(
+        """UPDATE conflictvisitmaps SET "StatusFlag" = 'R', "ResolveDate" = now(), "ResolvedBy" = 'x'"""
+    )
+    pg.commit()
+    counts = w.write_batch([pair(a, b)], now=NOW)
+    assert (counts.updated, counts.reopened) == (1, 1)
+    r = row(pg, a, b)
+    assert (r["StatusFlag"], r["ResolveDate"], r["ResolvedBy"]) == ("U", None, None)
+
+
+def test_agency_contact_is_kept_when_source_sends_null(pg: psycopg.Connection) -> None:
+    """D11: user-owned AgencyContact is preserved when the source sends NULL."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b)], now=NOW)
+    pg.execute("""UPDATE conflictvisitmaps SET "AgencyContact" = 'Jane'""")
+    pg.commit()
+    assert w.write_batch([pair(a, b, contact=None)], now=NOW).updated == 0
+    assert row(pg, a, b)["AgencyContact"] == "Jane"
+
+
+def test_duplicate_key_in_batch_is_written_once(pg: psycopg.Connection) -> None:
+    """D8/D9: one row per pair key, whatever arrives."""
+    a, b = vid(), vid()
+    counts = writer(pg).write_batch([pair(a, b), pair(a, b)], now=NOW)
+    assert (counts.inserted, counts.duplicates_dropped) == (1, 1)
+
+
+def test_duplicate_key_keeps_the_first_row_and_mixed_batches_split_correctly(pg: psycopg.Connection) -> None:
+    """D8 keeps the first occurrence; one batch mixing stored, changed and new pairs is split into
+    updates and inserts by key, whatever the row order."""
+    a, b, c, d = vid(), vid(), vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b), pair(c, d)], now=NOW)
+    counts = w.write_batch(
+        [pair(b, c, miles=2.0), pair(c, d, miles=9.0), pair(b, c, miles=3.0), pair(a, b)], now=NOW
+    )
+    assert (counts.inserted, counts.updated, counts.unchanged, counts.duplicates_dropped) == (1, 1, 1, 1)
+    assert row(pg, b, c)["DistanceMilesFromLatLng"] == 2.0
+    assert row(pg, c, d)["DistanceMilesFromLatLng"] == 9.0
+
+
+def test_insert_disabled_updates_stored_pairs_but_inserts_nothing(pg: psycopg.Connection) -> None:
+    """enable_insert = false (D3): new pairs are counted as not inserted, no parent is created, and
+    stored pairs are still kept up to date."""
+    a, b, c = vid(), vid(), vid()
+    writer(pg).write_batch([pair(a, b)], now=NOW)
+    parents_before = pg.execute("SELECT count(*) FROM conflicts").fetchone()
+    pg.commit()
+    w = PairWriter(pg, COLUMNS, run_id="run-2", chunk=0, insert_enabled=False)
+    counts = w.write_batch([pair(a, b, miles=7.5), pair(a, c)], now=NOW)
+    assert (counts.inserted, counts.updated, counts.extra["not_inserted"]) == (0, 1, 1)
+    assert row(pg, a, b)["DistanceMilesFromLatLng"] == 7.5
+    assert pg.execute(
+        'SELECT count(*) FROM conflictvisitmaps WHERE "VisitID" = %s AND "ConVisitID" = %s', (a, c)
+    ).fetchone() == (0,)
+    assert pg.execute("SELECT count(*) FROM conflicts").fetchone() == parents_before
+
+
+def test_malformed_key_fails_the_batch_before_anything_is_written(pg: psycopg.Connection) -> None:
+    """D23: a batch that cannot be stored is refused with the column named, and nothing of it lands."""
+    a, b = vid(), vid()
+    with pytest.raises(ValueError, match="ConVisitID"):
+        writer(pg).write_batch([pair(a, b), pair(a, "not-a-uuid")], now=NOW)
+    pg.rollback()
+    assert pg.execute("SELECT count(*) FROM conflictvisitmaps").fetchone() == (0,)
+    assert pg.execute("SELECT count(*) FROM run_seen_pair").fetchone() == (0,)
+
+
+def _finalize(pg_server_dsn: str, schema: str, run_id: str, chunks: int, statuses: dict[int, str]) -> Any:
+    params = Params(chunks=chunks)
+    res = Resources(pg_dsn=pg_server_dsn, schema=schema)
+    ctx = RunContext.create(params, now=datetime(2026, 11, 27, 14, tzinfo=UTC), run_id=run_id)
+    with res.pg_conn(autocommit=True) as conn:
+        ledger.start_run(conn, ctx, params, steps=["plan", "detect", "finalize"], full_run=True)
+        for chunk, status in statuses.items():
+            ledger.step_started(conn, run_id, "detect", chunk)
+            ledger.step_finished(conn, run_id, "detect", chunk=chunk, status=status)
+    return finalize_step.run(res, ctx, params)
+
+
+def _scope(pg: psycopg.Connection, run_id: str, ssn: str = "111-22-3333") -> None:
+    pg.execute(
+        'INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN") VALUES (%s, 0, %s, %s)',
+        (run_id, DAY, ssn),
+    )
+    pg.commit()
+
+
+def test_stale_cleanup_resolves_only_unproduced_open_pairs(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str
+) -> None:
+    """D12: in-scope N/U pairs not produced become 'R'; produced pairs, 'W'/'I'/'D'/'R' and other
+    groups are untouched; a reverse-orientation row produced by the run is not resolved (D4)."""
+    a, b, c, d, e, f = (vid() for _ in range(6))
+    w = writer(pg, run_id="old")
+    w.write_batch([pair(a, b), pair(b, a), pair(c, d), pair(e, f), pair(f, e, ssn="999-99-9999")], now=NOW)
+    pg.execute("""UPDATE conflictvisitmaps SET "StatusFlag" = 'W' WHERE "VisitID" = %s""", (e,))
+    pg.commit()
+    # This run produces a->b and b->a only; c->d and e->f are not produced; f->e is another group.
+    run_writer = writer(pg, run_id="run-2")
+    run_writer.write_batch([pair(a, b), pair(b, a)], now=NOW)
+    _scope(pg, "run-2")
+    result = _finalize(pg_server_dsn, schema, "run-2", 1, {0: "succeeded"})
+    pg.commit()
+    assert result.counts["resolved"] == 1
+    assert row(pg, c, d)["StatusFlag"] == "R" and row(pg, c, d)["ResolveDate"] is not None
+    assert row(pg, a, b)["StatusFlag"] == "N" and row(pg, b, a)["StatusFlag"] == "N"
+    assert row(pg, e, f)["StatusFlag"] == "W"
+    assert row(pg, f, e)["StatusFlag"] == "N"
+
+
+def test_finalize_refuses_after_failed_or_missing_chunk(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str
+) -> None:
+    """D12: never run stale cleanup after a partial detection."""
+    a, b = vid(), vid()
+    writer(pg, run_id="old").write_batch([pair(a, b)], now=NOW)
+    _scope(pg, "run-f")
+    with pytest.raises(finalize_step.FinalizeRefused, match=r"chunk 1: failed, chunk 2: missing"):
+        _finalize(pg_server_dsn, schema, "run-f", 3, {0: "succeeded", 1: "failed"})
+    assert row(pg, a, b)["StatusFlag"] == "N"
+
+
+def test_fractional_value_for_integer_column_is_rounded_like_postgres(pg: psycopg.Connection) -> None:
+    """The ETA arrives with two decimals; the int4 column gets it rounded half away from zero, and the
+    same value again is no change (D11 after type normalisation)."""
+    columns = (*COLUMNS, "ETATravelMinutes")
+    a, b, c, d = vid(), vid(), vid(), vid()
+    pg.autocommit = False
+    w = PairWriter(pg, columns, run_id="r", chunk=0)
+    assert w.write_batch([(*pair(a, b), 30.5), (*pair(c, d), 30.49)], now=NOW).inserted == 2
+    assert row(pg, a, b)["ETATravelMinutes"] == 31
+    assert row(pg, c, d)["ETATravelMinutes"] == 30
+    assert w.write_batch([(*pair(a, b), 30.5)], now=NOW).updated == 0

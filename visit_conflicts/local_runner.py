@@ -1,0 +1,201 @@
+"""The local engine: runs the step list of `pipeline.py` in-process.
+
+The opening step (preflight) first; then the selected work steps in pipeline order, the chunked step on a
+thread pool (`workers`); the closing step (cleanup + report) always, from a `finally`, also after Ctrl-C
+or SIGTERM (D19), after recording in the ledger how the work steps ended. Every step goes through
+`step_runner.run_step`, as in AWS. The exit status is success only when every step succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from collections.abc import Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from visit_conflicts.config import Params
+from visit_conflicts.context import RunContext, new_run_id
+from visit_conflicts.observability import bind, logger
+from visit_conflicts.pipeline import SHAPE, Step, selected_work_steps
+from visit_conflicts.report import render_html, render_text
+from visit_conflicts.step_api import Cancelled, Resources, StepResult
+from visit_conflicts.step_runner import close_run, run_step
+from visit_conflicts.store.ledger import Outcome
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    status: str
+    report: dict[str, Any]
+    text: str
+    html_path: Path | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+
+class _Progress:
+    """tqdm bars on stderr when asked for; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def bar(self, total: int, desc: str) -> Any:
+        if not self.enabled:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit="step" if desc == "pipeline" else "chunk", leave=True)
+
+
+@contextmanager
+def _signals_cancel(cancel: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set the cancel flag and interrupt the main thread; cleanup still runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        cancel.set()
+        raise Cancelled(f"received {signal.Signals(signum).name}")
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _run_mapped(
+    res: Resources, ctx: RunContext, params: Params, step: Step, progress: _Progress
+) -> StepResult:
+    chunks = params.chunk_subset if params.chunk_subset is not None else list(range(params.chunks))
+    bar = progress.bar(len(chunks), step.name)
+    totals: dict[str, Any] = {}
+    failures: list[str] = []
+    with ThreadPoolExecutor(max_workers=params.workers, thread_name_prefix=f"{step.name}-chunk") as pool:
+        futures = {pool.submit(run_step, res, ctx, params, step.name, chunk=c): c for c in chunks}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION, timeout=0.5)
+            for fut in done:
+                exc = fut.exception()
+                if exc is not None:
+                    failures.append(f"chunk {futures[fut]}: {type(exc).__name__}: {exc}")
+                    # Stop handing out chunks; the running ones finish or notice the cancel flag.
+                    for other in pending:
+                        other.cancel()
+                    continue
+                for key, value in fut.result().counts.items():
+                    if isinstance(value, int | float) and not isinstance(value, bool):
+                        totals[key] = totals.get(key, 0) + value
+                if bar is not None:
+                    bar.update(1)
+            pending = {f for f in pending if not f.cancelled()}
+    if bar is not None:
+        bar.close()
+    if failures:
+        raise RuntimeError(f"{step.name} failed in {len(failures)} chunk(s): " + "; ".join(failures))
+    return StepResult(counts=totals)
+
+
+def run_pipeline(
+    res: Resources,
+    params: Params,
+    *,
+    now: datetime | None = None,
+    run_date: date | None = None,
+    run_id: str | None = None,
+    report_dir: Path | None = None,
+    progress: bool = False,
+) -> RunOutcome:
+    """Run the opening step, the selected work steps and the closing step; never raises for a step
+    failure."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    ctx = RunContext.create(params, now=now, run_id=run_id or new_run_id(now), run_date=run_date)
+    bind(run_id=ctx.run_id)
+    cancel = res.cancel or threading.Event()
+    res.cancel = cancel
+    status: Outcome = "failed"
+    error: str | None = None
+    bars = _Progress(progress)
+    with _signals_cancel(cancel):
+        try:
+            try:
+                bind(step=SHAPE.opening.name)
+                opened = run_step(res, ctx, params, SHAPE.opening.name).context
+                assert opened is not None, "the opening step hands on the run context"
+                ctx = opened
+                work = selected_work_steps(params.steps)
+                bar = bars.bar(len(work), "pipeline")
+                for step in work:
+                    bind(step=step.name)
+                    if step.map_over_chunks:
+                        _run_mapped(res, ctx, params, step, bars)
+                    else:
+                        run_step(res, ctx, params, step.name)
+                    if bar is not None:
+                        bar.update(1)
+                if bar is not None:
+                    bar.close()
+                status = "succeeded"
+            except (Cancelled, KeyboardInterrupt) as exc:
+                cancel.set()
+                status, error = "cancelled", str(exc) or "cancelled"
+            except Exception as exc:
+                status, error = "failed", f"{type(exc).__name__}: {exc}"
+                logger.exception("run failed")
+        finally:
+            bind(step=SHAPE.closing.name)
+            # A second signal during cleanup must not abort the restore.
+            signal_guard = (
+                _ignore_signals() if threading.current_thread() is threading.main_thread() else None
+            )
+            try:
+                closing = close_run(res, params, ctx.run_id, outcome=status, error=error, ctx=ctx)
+            finally:
+                if signal_guard is not None:
+                    signal_guard()
+    report = closing.report
+    assert report is not None, "close_run always hands on the run's report"
+    text = render_text(report)
+    html_path = _write_report_files(report, text, report_dir) if report_dir is not None else None
+    return RunOutcome(
+        run_id=ctx.run_id,
+        status=report["status"],
+        report=report,
+        text=text,
+        html_path=html_path,
+        error=report.get("error"),
+    )
+
+
+def _write_report_files(report: dict[str, Any], text: str, report_dir: Path) -> Path:
+    """The report as HTML (returned), JSON and text files named after the run."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    html_path = report_dir / f"{report['run_id']}.html"
+    html_path.write_text(render_html(report))
+    (report_dir / f"{report['run_id']}.json").write_text(json.dumps(report, indent=2, default=str))
+    (report_dir / f"{report['run_id']}.txt").write_text(text + "\n")
+    return html_path
+
+
+def _ignore_signals() -> Any:
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+    return restore

@@ -1,0 +1,218 @@
+"""What the Snowflake side of plan, detect and inservice share: the scope of a query, its bound
+parameters, the reference data loaded into session tables, and result streaming.
+
+Every run parameter is a bound literal computed once by the caller (D1); nothing reads the clock. The
+statements live in `sql/snowflake/common/` and run unchanged on Snowflake and on the emulation. Chunks
+are `chunk_of(ssn, chunks)`, computed identically here and in SQL (`common/chunk_of_digest.sql`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from visit_conflicts.sql_files import UUID_PATTERN, read_sql
+
+if TYPE_CHECKING:
+    from visit_conflicts.config import Params
+    from visit_conflicts.context import RunContext
+    from visit_conflicts.store.reference import ReferenceData
+
+# Values per INSERT when loading the exclusion lists (keeps each statement far below Snowflake's
+# statement-size limit even at ten times today's ~7K excluded SSNs).
+_LOAD_BATCH = 5000
+
+_COMMON_SQL = "snowflake/common/{}.sql"
+
+
+class SourceQueryError(RuntimeError):
+    """A source query cannot run as configured; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class SourceScope:
+    """What one source query covers: the run's window and cutoff (D1, D2) and one chunk.
+
+    `chunk` None means every chunk (the whole delta scope); otherwise 0 <= chunk < chunks.
+    `time_zone` is the business time zone (D1): the source's TIMESTAMP_TZ values are read as wall-clock
+    times there, and "Visit Date" is the date there (legacy: the New York offset stored with them).
+    """
+
+    window_start: date
+    window_end: date
+    cutoff: datetime
+    chunk: int | None
+    chunks: int
+    time_zone: str = "America/New_York"
+
+    def __post_init__(self) -> None:
+        if self.window_start > self.window_end:
+            raise SourceQueryError(
+                f"window start {self.window_start} is after window end {self.window_end}; "
+                "check lookback_years / lookforward_days"
+            )
+        if self.cutoff.tzinfo is None or self.cutoff.utcoffset() is None:
+            raise SourceQueryError(f"cutoff {self.cutoff!r} has no time zone; pass an aware datetime")
+        if self.chunks < 1:
+            raise SourceQueryError(f"chunks must be >= 1, got {self.chunks}")
+        if self.chunk is not None and not 0 <= self.chunk < self.chunks:
+            raise SourceQueryError(f"chunk {self.chunk} is outside 0..{self.chunks - 1}")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SourceQueryError(
+                f"time zone {self.time_zone!r} is unknown; use an IANA name such as America/New_York"
+            ) from exc
+
+    @classmethod
+    def of(cls, ctx: RunContext, params: Params, chunk: int | None) -> SourceScope:
+        """The scope of one chunk (None: all chunks) of a run."""
+        return cls(
+            window_start=ctx.window_start,
+            window_end=ctx.window_end,
+            cutoff=ctx.cutoff,
+            chunk=chunk,
+            chunks=params.chunks,
+            time_zone=params.business_timezone,
+        )
+
+
+def chunk_of(ssn: str, chunks: int) -> int:
+    """The chunk of a (trimmed) SSN: first four hex digits of its MD5, modulo `chunks`.
+
+    The Python twin of `sql/snowflake/common/chunk_of_digest.sql`.
+    """
+    return int(hashlib.md5(ssn.encode()).hexdigest()[:4], 16) % chunks
+
+
+def run_params(scope: SourceScope) -> dict[str, Any]:
+    """Bound parameters shared by the scope statements (D1: literals, computed once by the caller)."""
+    cutoff = scope.cutoff.astimezone(UTC)
+    return {
+        "window_start": scope.window_start.isoformat(),
+        "window_end": scope.window_end.isoformat(),
+        # ISO text with an explicit offset: parsed the same way by Snowflake and DuckDB.
+        "cutoff": cutoff.strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00",
+        "chunk": scope.chunk,
+        "chunks": scope.chunks,
+        "time_zone": scope.time_zone,
+        "uuid_pattern": UUID_PATTERN,
+    }
+
+
+def check_paramstyle(sf_conn: Any) -> None:
+    """The statements bind %(name)s parameters client-side: refuse any other paramstyle with the fix."""
+    paramstyle = getattr(sf_conn, "_paramstyle", "pyformat")
+    if paramstyle not in ("pyformat", "format"):
+        raise SourceQueryError(
+            f"the Snowflake connection uses paramstyle {paramstyle!r}; the source SQL binds "
+            "%(name)s parameters: connect with the default paramstyle 'pyformat'"
+        )
+
+
+def check_batch_size(batch_size: int) -> None:
+    if batch_size < 1:
+        raise SourceQueryError(f"batch_size must be >= 1, got {batch_size}")
+
+
+def mph_band_rows(bands: Sequence[tuple[float, float, float]]) -> list[dict[str, Any]]:
+    """Rank the bands by (From, To, mph); the last in that order also covers longer distances (D7)."""
+    ordered = sorted(bands)
+    return [
+        {"band_rank": i, "lo": lo, "hi": hi, "mph": mph, "is_last": i == len(ordered) - 1}
+        for i, (lo, hi, mph) in enumerate(ordered)
+    ]
+
+
+def load_exclusions(cur: Any, ref: ReferenceData) -> None:
+    """The excluded SSNs (trimmed) and providers (lower-case) as session tables."""
+    load_list(cur, "excluded_ssn", [s.strip() for s in ref.excluded_ssns if s and s.strip()])
+    load_list(cur, "excluded_provider", [p.lower() for p in ref.excluded_provider_ids if p])
+
+
+def load_reference_data(cur: Any, ref: ReferenceData) -> None:
+    """Every reference table as a session table: exclusions, MPH bands and the distance setting (D7)."""
+    load_exclusions(cur, ref)
+    cur.execute(read_sql(_COMMON_SQL.format("create_mph_band")))
+    for band in mph_band_rows(ref.mph_bands):
+        cur.execute(read_sql(_COMMON_SQL.format("insert_mph_band")), band)
+    cur.execute(read_sql(_COMMON_SQL.format("create_distance_setting")))
+    cur.execute(
+        read_sql(_COMMON_SQL.format("insert_distance_setting")),
+        {"extra_distance_per": float(ref.extra_distance_per)},
+    )
+
+
+def load_list(cur: Any, table: str, values: list[str]) -> None:
+    cur.execute(read_sql(_COMMON_SQL.format(f"create_{table}")))
+    insert = read_sql(_COMMON_SQL.format(f"insert_{table}"))
+    unique = sorted(set(values))
+    for start in range(0, len(unique), _LOAD_BATCH):
+        cur.execute(insert, {"values": json.dumps(unique[start : start + _LOAD_BATCH])})
+
+
+def stream_rows(cur: Any, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Arrow batches when the connector offers them (real Snowflake), else fetchmany (emulation)."""
+    fetch_arrow = getattr(cur, "fetch_arrow_batches", None)
+    if fetch_arrow is not None:
+        try:
+            tables = iter(_call_fetch_arrow(fetch_arrow))
+            first = next(tables, None)
+        except Exception as exc:  # the connector refuses arrow for JSON result sets
+            if type(exc).__name__ != "NotSupportedError":
+                raise
+        else:
+            if first is not None:
+                yield from rebatch((arrow_rows(t) for t in _chain_first(first, tables)), batch_size)
+            return
+    while rows := cur.fetchmany(batch_size):
+        yield [tuple(r) for r in rows]
+
+
+def _call_fetch_arrow(fetch_arrow: Any) -> Iterable[Any]:
+    try:
+        return fetch_arrow(force_microsecond_precision=True)
+    except TypeError:  # older connectors have no such argument
+        return fetch_arrow()
+
+
+def _chain_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+def arrow_rows(table: Any) -> list[tuple[Any, ...]]:
+    """Rows of an Arrow table as tuples; decimals become ints (scale 0) or floats."""
+    import pyarrow as pa
+
+    columns = []
+    for column in table.columns:
+        if pa.types.is_decimal(column.type):
+            column = column.cast(pa.int64() if column.type.scale == 0 else pa.float64())
+        columns.append(column.to_pylist())
+    return list(zip(*columns, strict=True)) if columns else []
+
+
+def rebatch(row_lists: Iterable[list[tuple[Any, ...]]], batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Regroup the server's result chunks into batches of exactly `batch_size` (the last may be short)."""
+    pending: list[tuple[Any, ...]] = []
+    for rows in row_lists:
+        pending.extend(rows)
+        while len(pending) >= batch_size:
+            yield pending[:batch_size]
+            pending = pending[batch_size:]
+    if pending:
+        yield pending
+
+
+def as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))

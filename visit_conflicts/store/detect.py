@@ -1,0 +1,408 @@
+"""PostgreSQL side of the detect step: set-based writes of pairs into `conflictvisitmaps` and `conflicts`
+(D8-D14). The inservice step writes its pairs through the same writer (`INSERVICE` kind).
+
+Per batch, in one transaction, with only the rows that must travel:
+
+1. The batch is converted once to the CVM column types (`arrow_copy`) and duplicate keys are dropped
+   (D8 guard).
+2. Its keys alone (two uuids per row) go by binary COPY into a small temp table, and one statement
+   marks the keys that are already stored (through the unique index) and whether the writer owns them.
+3. Stored pairs of the writer's kind travel in full into a temp table typed like the CVM columns; one
+   UPDATE writes those whose written columns differ or that are resolved (D11, compared in SQL after
+   type normalisation). Unchanged pairs are compared but never written.
+4. New pairs get their conflict ids (D10: the CONFLICTID of a stored row of the same VisitID, else a new
+   parent `conflicts` row) from two statements over their keys, then go by binary COPY straight into
+   `conflictvisitmaps`: they are sent once and never staged.
+5. The keys are recorded in the ledger-side seen set for stale cleanup (D12).
+
+Every count comes from the database or from the rows actually sent (D13). Re-running a batch converges
+to the same state: the second pass finds everything stored and unchanged.
+
+A writer handles one `PairKind`: regular pairs (detect, no InService/PTO window) or InService pairs
+(D14, an InService window on one side). The kind decides which stored rows the writer may update and
+the `InServiceFlag` it stamps on insert; everything else (conflict ids, change detection, seen keys) is
+the same mechanism for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, TypeAlias
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+import pyarrow.compute as pc
+from psycopg import sql
+
+from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
+from visit_conflicts.prefetch import prefetch
+from visit_conflicts.sql_files import read_sql
+from visit_conflicts.store.arrow_copy import ArrowCopy, column_types
+
+KEY_COLUMNS = ("VisitID", "ConVisitID")
+# Filled by users or other processes; a NULL from the source must not erase them (D11).
+KEEP_WHEN_NULL = ("AgencyContact", "ConAgencyContact")
+# Never written by detection even if a source query were to produce them (D11: preserved on update).
+NEVER_WRITTEN = frozenset(
+    {
+        "ID",
+        "CONFLICTID",
+        "CreatedDate",
+        "StatusFlag",
+        "ResolveDate",
+        "ResolvedBy",
+        "UpdatedDate",
+        "UpdateFlag",
+    }
+)
+# A batch of pairs: Python rows in the writer's column order, or Arrow data with those column names.
+PairRows: TypeAlias = Sequence[Sequence[Any]] | pa.Table | pa.RecordBatch
+
+INCOMING = "_incoming_pairs"
+NEW_PAIRS = "_new_pairs"
+BATCH_KEYS = "_batch_keys"
+# Columns a new pair gets from the writer rather than from the source (D10, D14).
+INSERT_COLUMNS = ("CONFLICTID", "StatusFlag", "InServiceFlag", "PTOFlag", "CreatedDate", "CRDATEUNIQUE")
+
+
+def regular_pair(alias: str) -> sql.Composable:
+    """SQL condition: the row under `alias` is a regular pair (no InService/PTO window)."""
+    return sql.SQL(" AND ").join(
+        sql.SQL("{} IS NULL").format(sql.Identifier(alias, c)) for c in INSERVICE_PTO_COLUMNS
+    )
+
+
+def inservice_pair(alias: str) -> sql.Composable:
+    """SQL condition: the row under `alias` is an InService pair (D14: the event side has its window).
+
+    Written exactly as the predicate of idx_cvm_inservice_visitdate_ssn, so the planner can use it.
+    """
+    return sql.SQL("({} IS NOT NULL OR {} IS NOT NULL)").format(
+        sql.Identifier(alias, "InserviceStartDate"), sql.Identifier(alias, "ConInserviceStartDate")
+    )
+
+
+@dataclass(frozen=True)
+class PairKind:
+    """Which CVM rows a writer owns (may update) and the `InServiceFlag` its inserts carry."""
+
+    name: str
+    owns: Callable[[str], sql.Composable]
+    in_service_flag: str
+    # Columns a batch must carry so that the rows it inserts are recognised as this kind later.
+    required_columns: tuple[str, ...] = ()
+    # D10 for stored rows: give re-detected rows without a CONFLICTID one (legacy InService updates
+    # nulled it, other-actions.md I.1).
+    assigns_missing_conflict_ids: bool = False
+
+
+REGULAR = PairKind("regular", regular_pair, "N")
+INSERVICE = PairKind(
+    "inservice",
+    inservice_pair,
+    "Y",
+    required_columns=("InserviceStartDate", "ConInserviceStartDate"),
+    assigns_missing_conflict_ids=True,
+)
+
+
+@dataclass
+class MergeCounts:
+    """Measured outcome of merging pairs (D13)."""
+
+    pairs_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    reopened: int = 0
+    new_conflicts: int = 0
+    duplicates_dropped: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def _counters(self) -> list[str]:
+        return [f.name for f in fields(self) if f.name != "extra"]
+
+    def add(self, other: MergeCounts) -> None:
+        for name in self._counters():
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for key, value in other.extra.items():
+            self.extra[key] = self.extra.get(key, 0) + value
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters (without `extra`), in declaration order."""
+        return {name: getattr(self, name) for name in self._counters()}
+
+
+def _ident_list(columns: Sequence[str], alias: str | None = None) -> sql.Composable:
+    if alias is None:
+        return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    return sql.SQL(", ").join(sql.Identifier(alias, c) for c in columns)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch converted to the CVM column types with duplicate keys dropped (`PairWriter.prepare`)."""
+
+    rows_read: int
+    batch: pa.Table
+
+
+class PairWriter:
+    """Writes batches of pairs (rows in `columns` order, or Arrow data) for one run and chunk."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        columns: Sequence[str],
+        *,
+        run_id: str,
+        chunk: int,
+        insert_enabled: bool = True,
+        kind: PairKind = REGULAR,
+    ) -> None:
+        missing = [k for k in (*KEY_COLUMNS, *kind.required_columns) if k not in columns]
+        if missing:
+            raise ValueError(f"{kind.name} pair columns lack the column(s) {missing}")
+        forbidden = sorted(NEVER_WRITTEN.intersection(columns))
+        if forbidden:
+            raise ValueError(f"pair columns must not include pipeline-owned columns {forbidden}")
+        self.conn = conn
+        self.columns = tuple(columns)
+        self.run_id = run_id
+        self.chunk = chunk
+        self.insert_enabled = insert_enabled
+        self.kind = kind
+        self._create_session_tables()
+
+    # -- setup -----------------------------------------------------------------------------------------
+
+    def _create_session_tables(self) -> None:
+        """The session temp tables of the merge and the statements over them (once per writer)."""
+        cols = _ident_list(self.columns)
+        with self.conn.transaction():
+            for name in (INCOMING, NEW_PAIRS, BATCH_KEYS):
+                self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
+            # Typed exactly like the CVM columns, so the compare below is between normalised values (D11).
+            self.conn.execute(
+                sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM conflictvisitmaps WITH NO DATA").format(
+                    sql.Identifier(INCOMING), cols
+                )
+            )
+            self.conn.execute(
+                sql.SQL('CREATE INDEX ON {} ("VisitID", "ConVisitID")').format(sql.Identifier(INCOMING))
+            )
+            self.conn.execute(
+                sql.SQL(
+                    'CREATE TEMP TABLE {} (rn int4 NOT NULL, "VisitID" uuid NOT NULL,'
+                    ' "ConVisitID" uuid NOT NULL, stored bool NOT NULL DEFAULT false)'
+                ).format(sql.Identifier(BATCH_KEYS))
+            )
+            self.conn.execute(
+                sql.SQL(
+                    'CREATE TEMP TABLE {} (rn int4 NOT NULL, "VisitID" uuid NOT NULL,'
+                    ' "ConVisitID" uuid NOT NULL, conflict_id int8, first_created timestamp)'
+                ).format(sql.Identifier(NEW_PAIRS))
+            )
+            cvm_types = column_types(self.conn, "conflictvisitmaps", (*self.columns, *INSERT_COLUMNS))
+        written = {c: cvm_types[c] for c in self.columns}
+        self._incoming = ArrowCopy(sql.Identifier(INCOMING), written)
+        self._keys = ArrowCopy(
+            sql.Identifier(BATCH_KEYS), {"rn": "int4", "VisitID": "uuid", "ConVisitID": "uuid"}
+        )
+        self._insert = ArrowCopy(sql.Identifier("conflictvisitmaps"), cvm_types)
+        self._update_sql = self._build_update()
+        names = {
+            "incoming": sql.Identifier(INCOMING),
+            "new_pairs": sql.Identifier(NEW_PAIRS),
+            "batch_keys": sql.Identifier(BATCH_KEYS),
+            "owned": self.kind.owns("t"),
+        }
+        self._probe_sql, self._mark_sql, self._inherit_sql, self._create_sql, self._seen_sql = (
+            sql.SQL(read_sql(f"postgres/detect/{name}.sql")).format(**names)
+            for name in (
+                "probe_batch_keys",
+                "mark_new_pairs",
+                "inherit_conflict_ids",
+                "create_new_conflicts",
+                "record_seen_pairs",
+            )
+        )
+        self._assign_sql: sql.Composed | None = None
+        if self.kind.assigns_missing_conflict_ids:
+            self._assign_sql = sql.SQL(read_sql("postgres/detect/assign_missing_conflict_ids.sql")).format(
+                **names
+            )
+
+    def _build_update(self) -> sql.Composed:
+        written = [c for c in self.columns if c not in KEY_COLUMNS]
+        changed_terms = []
+        set_terms = []
+        for c in written:
+            ident = sql.Identifier(c)
+            if c in FLAG_COLUMNS:
+                # D11: a rule flag only moves N -> Y, never back.
+                new_value = sql.SQL("CASE WHEN t.{c} = 'Y' THEN 'Y' ELSE s.{c} END").format(c=ident)
+            elif c in KEEP_WHEN_NULL:
+                new_value = sql.SQL("COALESCE(s.{c}, t.{c})").format(c=ident)
+            else:
+                new_value = sql.SQL("s.{c}").format(c=ident)
+            set_terms.append(sql.SQL("{c} = {v}").format(c=ident, v=new_value))
+            changed_terms.append(sql.SQL("t.{c} IS DISTINCT FROM {v}").format(c=ident, v=new_value))
+        template = read_sql("postgres/detect/update_changed_pairs.sql")
+        return sql.SQL(template).format(
+            incoming=sql.Identifier(INCOMING),
+            owned=self.kind.owns("t"),
+            changed=sql.SQL(" OR ").join(changed_terms),
+            set_list=sql.SQL(",\n    ").join(set_terms),
+        )
+
+    # -- conversion ------------------------------------------------------------------------------------
+
+    def _arrow_table(self, rows: PairRows) -> pa.Table:
+        """The batch as an Arrow table with the writer's columns (Arrow input is used as it comes)."""
+        if isinstance(rows, pa.RecordBatch):
+            rows = pa.Table.from_batches([rows])
+        if isinstance(rows, pa.Table):
+            return rows
+        arrays = [pa.array([r[i] for r in rows], from_pandas=False) for i in range(len(self.columns))]
+        return pa.Table.from_arrays(arrays, names=list(self.columns))
+
+    @staticmethod
+    def _first_of_each_key(table: pa.Table) -> pa.Table:
+        """D8 guard: one row per (VisitID, ConVisitID), the first of the batch. The source query
+        guarantees it; a duplicate would otherwise abort the insert on the unique index."""
+        rn = pa.array(np.arange(table.num_rows, dtype=np.int32))
+        firsts = (
+            pa.table({"v": table.column("VisitID"), "c": table.column("ConVisitID"), "rn": rn})
+            .group_by(["v", "c"], use_threads=False)
+            .aggregate([("rn", "min")])
+            .column("rn_min")
+        )
+        if len(firsts) == table.num_rows:
+            return table
+        return table.take(pa.array(np.sort(firsts.to_numpy())))
+
+    # -- the merge -------------------------------------------------------------------------------------
+
+    def _update_stored(
+        self, cur: psycopg.Cursor[Any], batch: pa.Table, now: datetime, counts: MergeCounts
+    ) -> None:
+        """D11 for the stored pairs of this writer's kind (all of `batch`), then D10 for orphans."""
+        incoming = sql.Identifier(INCOMING)
+        cur.execute(sql.SQL("TRUNCATE {}").format(incoming))
+        self._incoming.copy(cur, batch)
+        # Statistics on the key columns only: cheap, and enough for index lookups.
+        cur.execute(sql.SQL('ANALYZE {} ("VisitID", "ConVisitID")').format(incoming))
+        cur.execute(self._update_sql, {"now": now})
+        old_statuses = [r[0] for r in cur.fetchall()]
+        counts.updated = len(old_statuses)
+        counts.reopened = sum(1 for s in old_statuses if s == "R")
+        if self._assign_sql is not None:
+            cur.execute(self._assign_sql, {"now": now})
+            row = cur.fetchone()
+            assert row is not None
+            counts.extra["conflict_ids_assigned"] = int(row[0])
+            counts.new_conflicts += int(row[1])
+
+    def _insert_new(
+        self, cur: psycopg.Cursor[Any], batch: pa.Table, rn: pa.Array, now: datetime, counts: MergeCounts
+    ) -> None:
+        """D10: conflict ids for the new pairs (rows `rn` of `batch`), then one COPY into the CVM."""
+        new_pairs = sql.Identifier(NEW_PAIRS)
+        cur.execute(sql.SQL("TRUNCATE {}").format(new_pairs))
+        cur.execute(self._mark_sql)
+        cur.execute(sql.SQL("ANALYZE {}").format(new_pairs))
+        cur.execute(self._inherit_sql)
+        cur.execute(self._create_sql, {"now": now})
+        row = cur.fetchone()
+        assert row is not None
+        counts.new_conflicts += int(row[0])
+        ids = cur.execute(
+            sql.SQL("SELECT rn, conflict_id, first_created FROM {} ORDER BY rn").format(new_pairs)
+        )
+        assigned = ids.fetchall()
+        if [r[0] for r in assigned] != rn.to_pylist():
+            raise RuntimeError("conflict ids were not assigned to exactly the new pairs of the batch")
+        n = len(assigned)
+        now_array = pa.array([now] * n, pa.timestamp("us"))
+        first_created = pa.array([r[2] for r in assigned], pa.timestamp("us"))
+        # CRDATEUNIQUE: the earliest CreatedDate of the conflict's rows, this insert included.
+        crdate = pc.fill_null(pc.min_element_wise(first_created, now_array), now_array)
+        rows = batch.take(rn)
+        extra = {
+            "CONFLICTID": pa.array([r[1] for r in assigned], pa.int64()),
+            "StatusFlag": pa.array(["N"] * n, pa.string()),
+            "InServiceFlag": pa.array([self.kind.in_service_flag] * n, pa.string()),
+            "PTOFlag": pa.array(["N"] * n, pa.string()),
+            "CreatedDate": now_array,
+            "CRDATEUNIQUE": crdate,
+        }
+        for name, values in extra.items():
+            rows = rows.append_column(name, values)
+        counts.inserted = self._insert.copy(cur, self._insert.convert(rows))
+
+    def prepare(self, rows: PairRows) -> PreparedBatch:
+        """Client-side work of a batch (conversion, duplicate keys): no database access, so it can run in
+        another thread while the previous batch is written (`write_batches`)."""
+        n_rows = rows.num_rows if isinstance(rows, pa.Table | pa.RecordBatch) else len(rows)
+        if n_rows == 0:
+            return PreparedBatch(0, pa.table({c: pa.array([]) for c in self.columns}))
+        batch = self._first_of_each_key(self._incoming.convert(self._arrow_table(rows)))
+        return PreparedBatch(n_rows, batch)
+
+    def write_batch(self, rows: PairRows, *, now: datetime) -> MergeCounts:
+        """Merge one batch (tuples in `columns` order, or an Arrow table/record batch with those columns)."""
+        return self.write_prepared(self.prepare(rows), now=now)
+
+    def write_batches(
+        self, batches: Iterable[PairRows], *, now: datetime, on_batch: Callable[[], None]
+    ) -> MergeCounts:
+        """Merge a stream of batches, preparing (and reading) the next batch in a second thread while the
+        current one is written. At most two batches are in memory besides the one being read. `now` is
+        the run's clock (D1: every written timestamp of a run is its start); `on_batch` runs before
+        each write (cancellation checks)."""
+        total = MergeCounts()
+        for prepared in prefetch((self.prepare(b) for b in batches), depth=1):
+            on_batch()
+            total.add(self.write_prepared(prepared, now=now))
+        return total
+
+    def write_prepared(self, prepared: PreparedBatch, *, now: datetime) -> MergeCounts:
+        """Merge a batch returned by `prepare`, in one transaction."""
+        counts = MergeCounts(pairs_read=prepared.rows_read)
+        if prepared.rows_read == 0:
+            return counts
+        batch = prepared.batch
+        counts.duplicates_dropped = prepared.rows_read - batch.num_rows
+        keys = pa.table(
+            {
+                "rn": pa.array(np.arange(batch.num_rows, dtype=np.int32)),
+                "VisitID": batch.column("VisitID"),
+                "ConVisitID": batch.column("ConVisitID"),
+            }
+        )
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(BATCH_KEYS)))
+            self._keys.copy(cur, keys)
+            cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(BATCH_KEYS)))
+            stored = cur.execute(self._probe_sql).fetchall()
+            owned = sorted(rn for rn, is_owned in stored if is_owned)
+            if owned:
+                self._update_stored(cur, batch.take(pa.array(owned, pa.int32())), now, counts)
+            if self.insert_enabled and len(stored) < batch.num_rows:
+                is_new = np.ones(batch.num_rows, dtype=bool)
+                is_new[[rn for rn, _ in stored]] = False
+                self._insert_new(cur, batch, pa.array(np.flatnonzero(is_new).astype(np.int32)), now, counts)
+            cur.execute(self._seen_sql, {"run_id": self.run_id, "chunk": self.chunk})
+        counts.unchanged = counts.pairs_read - counts.duplicates_dropped - counts.updated - counts.inserted
+        if not self.insert_enabled:
+            counts.extra["not_inserted"] = counts.unchanged
+        return counts
+
+
+def forget_seen_pairs(conn: psycopg.Connection, run_id: str, chunk: int) -> None:
+    """A rerun of a chunk starts from an empty seen set for that chunk."""
+    conn.execute("DELETE FROM run_seen_pair WHERE run_id = %s AND chunk = %s", (run_id, chunk))
