@@ -12,14 +12,16 @@ and any comparison with a missing value is false ('N').
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-EARTH_RADIUS_M = 6_371_008.8
-METRES_PER_MILE = 1_609.344
+from devkit import geometry
+from devkit.geometry import Band, band_speed, eta_minutes
+
+# Re-exported: tests state expected distances through the oracle (`rules.great_circle_miles`).
+from devkit.geometry import great_circle_miles as great_circle_miles
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _STATE_CODES = {"MISSISSIPPI": "MS", "NEW YORK": "NY", "PENNSYLVANIA": "PA", "LONG ISLAND": "LI"}
@@ -125,26 +127,7 @@ def _in_range(lat: float | None, lon: float | None) -> tuple[float, float] | Non
     return None
 
 
-# -- distance and speed (D7) -----------------------------------------------------------------------
-
-
-def round_half_away(value: float, digits: int = 2) -> float:
-    """Round half away from zero at `digits` decimals, computed on the scaled binary value."""
-    scale = 10.0**digits
-    scaled = abs(value) * scale
-    whole = math.floor(scaled)
-    if scaled - whole >= 0.5:
-        whole += 1
-    return math.copysign(whole / scale, value)
-
-
-def great_circle_miles(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Haversine distance in statute miles on a sphere of radius 6,371,008.8 m (unrounded)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    half_dlat = math.sin((phi2 - phi1) / 2)
-    half_dlon = math.sin((math.radians(lon2) - math.radians(lon1)) / 2)
-    h = half_dlat * half_dlat + math.cos(phi1) * math.cos(phi2) * half_dlon * half_dlon
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h))) / METRES_PER_MILE
+# -- distance and speed (D7): the arithmetic is devkit.geometry's ----------------------------------
 
 
 def distance_miles(v1: Visit, v2: Visit, extra_distance_per: float) -> float | None:
@@ -152,22 +135,9 @@ def distance_miles(v1: Visit, v2: Visit, extra_distance_per: float) -> float | N
     unless all four coordinates are known."""
     if v1.latitude is None or v1.longitude is None or v2.latitude is None or v2.longitude is None:
         return None
-    miles = great_circle_miles(v1.latitude, v1.longitude, v2.latitude, v2.longitude)
-    return round_half_away(miles * extra_distance_per, 2)
-
-
-def band_speed(miles: float | None, bands: Sequence[tuple[float, float, float]]) -> float | None:
-    """Average speed for a distance. Bands are (From, To, mph), half-open [From, To), taken in
-    (From, To, mph) order; the first band containing the distance wins. A distance at or beyond the
-    last band's To (no band containing it) uses the last band's speed; anything else has none."""
-    if miles is None or not bands:
-        return None
-    ordered = sorted(bands)
-    for low, high, mph in ordered:
-        if low <= miles < high:
-            return mph
-    _, last_high, last_mph = ordered[-1]
-    return last_mph if miles >= last_high else None
+    return geometry.distance_miles(
+        (v1.latitude, v1.longitude), (v2.latitude, v2.longitude), extra_distance_per
+    )
 
 
 def minute_gap(v1: Visit, v2: Visit) -> int | None:
@@ -185,12 +155,6 @@ def minute_gap(v1: Visit, v2: Visit) -> int | None:
     # Whole seconds first (sub-second parts are dropped), then whole minutes.
     seconds = int((start.replace(microsecond=0) - end.replace(microsecond=0)).total_seconds())
     return seconds // 60
-
-
-def eta_minutes(miles: float | None, mph: float | None) -> float | None:
-    if miles is None or mph is None or mph == 0:
-        return None
-    return round_half_away(miles / mph * 60, 2)
 
 
 # -- cross-state filter (detection.md 4) -----------------------------------------------------------
@@ -244,10 +208,17 @@ def _same(
     return a_start == b_start and a_end == b_end
 
 
+def _overlaps_not_same(
+    a_start: datetime | None, a_end: datetime | None, b_start: datetime | None, b_end: datetime | None
+) -> bool:
+    """Rules 4-6: a strict overlap that is not the identical interval (identical ones are rules 1-3)."""
+    return _overlaps(a_start, a_end, b_start, b_end) and not _same(a_start, a_end, b_start, b_end)
+
+
 def evaluate_pair(
     v1: Visit,
     v2: Visit,
-    bands: Sequence[tuple[float, float, float]],
+    bands: Sequence[Band],
     extra_distance_per: float,
 ) -> PairResult | None:
     """The ordered pair (v1, v2) as a conflict row, or None when it is not one (same provider or same
@@ -261,21 +232,9 @@ def evaluate_pair(
     rule1 = both_unstarted and _same(v1.sch_start, v1.sch_end, v2.sch_start, v2.sch_end)
     rule2 = both_completed and _same(v1.visit_start, v1.visit_end, v2.visit_start, v2.visit_end)
     rule3 = sch_vs_actual and _same(v1.sch_start, v1.sch_end, v2.visit_start, v2.visit_end)
-    rule4 = (
-        both_unstarted
-        and _overlaps(v1.sch_start, v1.sch_end, v2.sch_start, v2.sch_end)
-        and not _same(v1.sch_start, v1.sch_end, v2.sch_start, v2.sch_end)
-    )
-    rule5 = (
-        both_completed
-        and _overlaps(v1.visit_start, v1.visit_end, v2.visit_start, v2.visit_end)
-        and not _same(v1.visit_start, v1.visit_end, v2.visit_start, v2.visit_end)
-    )
-    rule6 = (
-        sch_vs_actual
-        and _overlaps(v1.sch_start, v1.sch_end, v2.visit_start, v2.visit_end)
-        and not _same(v1.sch_start, v1.sch_end, v2.visit_start, v2.visit_end)
-    )
+    rule4 = both_unstarted and _overlaps_not_same(v1.sch_start, v1.sch_end, v2.sch_start, v2.sch_end)
+    rule5 = both_completed and _overlaps_not_same(v1.visit_start, v1.visit_end, v2.visit_start, v2.visit_end)
+    rule6 = sch_vs_actual and _overlaps_not_same(v1.sch_start, v1.sch_end, v2.visit_start, v2.visit_end)
 
     miles = distance_miles(v1, v2, extra_distance_per)
     mph = band_speed(miles, bands)
@@ -314,7 +273,7 @@ def pairs_of_group(visits: Sequence[Visit]) -> list[tuple[Visit, Visit]]:
 
 def conflicts_of_group(
     visits: Sequence[Visit],
-    bands: Sequence[tuple[float, float, float]],
+    bands: Sequence[Band],
     extra_distance_per: float,
 ) -> list[PairResult]:
     """The group's conflict rows: every candidate pair that `evaluate_pair` keeps."""

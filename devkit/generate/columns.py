@@ -96,6 +96,11 @@ def choose_text(options: Sequence[str | None], index: np.ndarray) -> pa.Array:
     return pc.take(pa.array(list(options), pa.string()), pa.array(np.asarray(index, dtype=np.int64)))
 
 
+def random_text(rng: np.random.Generator, options: Sequence[str | None], n: int) -> pa.Array:
+    """`n` uniformly random picks from `options` (one `rng.integers` draw of `n` values)."""
+    return choose_text(options, rng.integers(0, len(options), n))
+
+
 def int_text(values: np.ndarray, width: int = 0) -> pa.Array:
     """Decimal text of non-negative integers, left-padded with zeros to `width`."""
     text = pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from visit_conflicts.context import subtract_years
+
 BUSINESS_TZ_NAME = "America/New_York"
 BUSINESS_TZ = ZoneInfo(BUSINESS_TZ_NAME)
 LOOKBACK_YEARS = 2
@@ -54,14 +56,6 @@ def day_date(n: int) -> date:
     return _EPOCH + timedelta(days=int(n))
 
 
-def minus_years(d: date, years: int) -> date:
-    """`d` moved back whole years; 29 February becomes 28 February."""
-    try:
-        return d.replace(year=d.year - years)
-    except ValueError:
-        return d.replace(year=d.year - years, day=28)
-
-
 @dataclass(frozen=True)
 class GenContext:
     seed: int
@@ -92,7 +86,7 @@ class GenContext:
             scale=float(scale),
             anchor=anchor,
             anchor_local=anchor_local,
-            window_start=minus_years(anchor_date, LOOKBACK_YEARS),
+            window_start=subtract_years(anchor_date, LOOKBACK_YEARS),
             window_end=anchor_date + timedelta(days=LOOKFORWARD_DAYS),
             # Elapsed-time arithmetic in UTC: across a DST change 36 hours are not 36 wall-clock hours.
             cutoff=(anchor.astimezone(UTC) - timedelta(hours=LOOKBACK_HOURS)).astimezone(BUSINESS_TZ),

@@ -19,14 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from devkit.generate.context import (
-    BUSINESS_TZ,
-    LOOKFORWARD_DAYS,
-    TS_TYPE,
-    GenerateError,
-    Stream,
-    utc_instant,
-)
+from devkit.generate.context import BUSINESS_TZ, LOOKFORWARD_DAYS, TS_TYPE, GenerateError, Stream, utc_instant
 from devkit.generate.manifest import Manifest
 from devkit.generate.writer import count_source_rows
 from visit_conflicts.source.connection import connect_source

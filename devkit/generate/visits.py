@@ -32,6 +32,7 @@ from devkit.generate.columns import (
     int_text,
     join_text,
     quoted_text,
+    random_text,
     source_table,
     text_from_matrix,
     uuid_array,
@@ -334,9 +335,7 @@ def visit_chunk(
             "Bill Rate Non-Billed": pa.array(rate, mask=np.isnan(rate)),
             "Invoice Date": days_to_utc(invoice_day, billed),
             "Is Missed": state == MISSED,
-            "Missed Visit Reason": with_nulls(
-                choose_text(MISSED_REASONS, rng.integers(0, len(MISSED_REASONS), n)), state == MISSED
-            ),
+            "Missed Visit Reason": with_nulls(random_text(rng, MISSED_REASONS, n), state == MISSED),
             "Visit Updated Timestamp": local_to_utc(updated),
             "Visit Updated User Id": text_from_matrix(world.user_id[rng.integers(0, len(world.user_id), n)]),
             "Permanent Deleted": np.zeros(n, dtype=bool),

@@ -19,6 +19,7 @@ from devkit.generate.columns import (
     choose_text,
     int_text,
     join_text,
+    random_text,
     source_table,
     take,
     text_from_matrix,
@@ -197,8 +198,8 @@ def jitter_points(
 
 
 def _names(rng: np.random.Generator, n: int) -> tuple[pa.Array, pa.Array]:
-    first = choose_text(FIRST_NAMES, rng.integers(0, len(FIRST_NAMES), n))
-    last = choose_text(LAST_NAMES, rng.integers(0, len(LAST_NAMES), n))
+    first = random_text(rng, FIRST_NAMES, n)
+    last = random_text(rng, LAST_NAMES, n)
     return first, last
 
 
@@ -291,12 +292,7 @@ def build_world(ctx: GenContext) -> World:
     state_idx[: 3 * n_regions] = 0
     excluded_idx = n_prov - 1
     excluded_ssns: list[str] = []
-    prov_name = join_text(
-        choose_text(AGENCY_WORDS, rng.integers(0, len(AGENCY_WORDS), n_prov)),
-        "Home Care",
-        int_text(prov_app),
-        sep=" ",
-    )
+    prov_name = join_text(random_text(rng, AGENCY_WORDS, n_prov), "Home Care", int_text(prov_app), sep=" ")
     tables["DIMPROVIDER"] = source_table(
         "DIMPROVIDER",
         {
@@ -305,7 +301,7 @@ def build_world(ctx: GenContext) -> World:
             "Provider Name": prov_name,
             "Phone Number 1": join_text(
                 "(",
-                choose_text(["212", "718", "914", "518", "315", "716"], rng.integers(0, 6, n_prov)),
+                random_text(rng, ["212", "718", "914", "518", "315", "716"], n_prov),
                 ") 555-",
                 int_text(rng.integers(0, 10_000, n_prov), 4),
             ),
@@ -357,12 +353,7 @@ def build_world(ctx: GenContext) -> World:
     pay_app = 700 + np.arange(n_pay, dtype=np.int64)
     pay_active = np.arange(n_pay) < n_pay_active + n_pay_demo
     pay_demo = (np.arange(n_pay) >= n_pay_active) & (np.arange(n_pay) < n_pay_active + n_pay_demo)
-    pay_name = join_text(
-        choose_text(PAYER_WORDS, rng.integers(0, len(PAYER_WORDS), n_pay)),
-        "Health Plan",
-        int_text(pay_app),
-        sep=" ",
-    )
+    pay_name = join_text(random_text(rng, PAYER_WORDS, n_pay), "Health Plan", int_text(pay_app), sep=" ")
     tables["DIMPAYER"] = source_table(
         "DIMPAYER",
         {
@@ -415,7 +406,7 @@ def build_world(ctx: GenContext) -> World:
             "Service Code Id": text_from_matrix(sc_id),
             "Application Service Code Id": sc_app,
             "Service Code": join_text(
-                choose_text(SERVICE_CODES, rng.integers(0, len(SERVICE_CODES), n_sc)),
+                random_text(rng, SERVICE_CODES, n_sc),
                 int_text(np.arange(n_sc) % 100, 2),
                 sep="-",
             ),
@@ -575,9 +566,9 @@ def _patient_tables(
     both = np.concatenate([np.arange(n), np.arange(n)])
     admission = join_text("ADM", int_text(rng.integers(0, 10**7, 2 * n), 7))
     medicaid = join_text(
-        choose_text(["AB", "CD", "GH", "KL", "TR", "WX"], rng.integers(0, 6, 2 * n)),
+        random_text(rng, ["AB", "CD", "GH", "KL", "TR", "WX"], 2 * n),
         int_text(rng.integers(0, 100_000, 2 * n), 5),
-        choose_text(["A", "B", "C", "D", "E"], rng.integers(0, 5, 2 * n)),
+        random_text(rng, ["A", "B", "C", "D", "E"], 2 * n),
     )
     patient = source_table(
         "DIMPATIENT",
@@ -631,7 +622,7 @@ def _patient_tables(
             "Application Patient Address Id": 8_000_000 + np.arange(k, dtype=np.int64),
             "Address Line 1": join_text(
                 int_text(rng.integers(1, 3000, k)),
-                choose_text(STREETS, rng.integers(0, len(STREETS), k)),
+                random_text(rng, STREETS, k),
                 sep=" ",
             ),
             "Address Line 2": with_nulls(

@@ -7,7 +7,8 @@ from datetime import datetime
 import pytest
 
 from devkit import rules
-from devkit.rules import Visit, band_speed, evaluate_pair, parse_gps, round_half_away
+from devkit.geometry import band_speed, round_half_away
+from devkit.rules import Visit, evaluate_pair, parse_gps
 
 BANDS = ((0.0, 2.0, 2.0), (2.0, 5.0, 6.0), (5.0, 10.0, 15.0))
 
