@@ -12,12 +12,13 @@ import pytest
 from psycopg import sql
 
 from devkit.generate import generate
+from tests.support.source_rows import pair_rows
 from visit_conflicts.columns import FLAG_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.local_runner import RunOutcome, run_pipeline
 from visit_conflicts.source.common import SourceScope
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.source.detect import iter_pair_tables, iter_pairs
+from visit_conflicts.source.detect import iter_pair_tables
 from visit_conflicts.step_api import Resources
 from visit_conflicts.store.db import connect
 from visit_conflicts.store.migrate import migrate
@@ -166,7 +167,7 @@ def test_arrow_and_row_streams_carry_the_same_pairs(
     ref = load_reference_data(pg)
     conn = connect_source(source_dir)
     try:
-        rows = [r for batch in iter_pairs(conn, scope, ref, 50) for r in batch]
+        rows = [r for batch in pair_rows(conn, scope, ref, 50) for r in batch]
         tables = list(iter_pair_tables(conn, scope, ref, 50))
     finally:
         conn.close()

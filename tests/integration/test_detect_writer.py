@@ -1,83 +1,15 @@
-"""D9-D13 on the PostgreSQL side: the set-based pair merge and stale cleanup, on the real server."""
+"""D8-D11, D13 on the PostgreSQL side: the set-based pair merge of the detect step (store/detect.py), on
+the real server."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import datetime
 
 import psycopg
 import pytest
 
-from visit_conflicts.columns import FLAG_COLUMNS
-from visit_conflicts.config import Params
-from visit_conflicts.context import RunContext
-from visit_conflicts.step_api import Resources
-from visit_conflicts.steps import finalize as finalize_step
-from visit_conflicts.store import ledger
+from tests.support.pairs import COLUMNS, NOW, pair, row, vid, writer
 from visit_conflicts.store.detect import PairWriter
-
-COLUMNS = (
-    "VisitID",
-    "ConVisitID",
-    "SSN",
-    "VisitDate",
-    "ProviderID",
-    "ConProviderID",
-    "AgencyContact",
-    "SchStartTime",
-    "DistanceMilesFromLatLng",
-    "IsMissed",
-    *FLAG_COLUMNS,
-)
-DAY = date(2026, 11, 20)
-NOW = datetime(2026, 11, 27, 9, 0)
-
-
-def vid() -> str:
-    return str(uuid.uuid4())
-
-
-def pair(
-    v: str,
-    c: str,
-    *,
-    ssn: str = "111-22-3333",
-    flags: str = "YNNNNNN",
-    contact: str | None = None,
-    start: datetime = datetime(2026, 11, 20, 9, 0),
-    miles: float = 1.25,
-) -> tuple[Any, ...]:
-    return (
-        v,
-        c,
-        ssn,
-        DAY,
-        str(uuid.UUID(int=1)),
-        str(uuid.UUID(int=2)),
-        contact,
-        start,
-        miles,
-        False,
-        *flags,
-    )
-
-
-def writer(pg: psycopg.Connection, run_id: str = "run-1", chunk: int = 0) -> PairWriter:
-    pg.autocommit = False
-    return PairWriter(pg, COLUMNS, run_id=run_id, chunk=chunk)
-
-
-def row(pg: psycopg.Connection, v: str, c: str) -> dict[str, Any]:
-    cur = pg.execute(
-        'SELECT *, xmin::text AS xmin FROM conflictvisitmaps WHERE "VisitID" = %s AND "ConVisitID" = %s',
-        (v, c),
-    )
-    names = [d.name for d in cur.description or []]
-    found = cur.fetchone()
-    pg.commit()
-    assert found is not None
-    return dict(zip(names, found, strict=True))
 
 
 def test_new_pairs_get_status_n_and_one_conflict_per_primary_visit(pg: psycopg.Connection) -> None:
@@ -240,61 +172,6 @@ def test_malformed_key_fails_the_batch_before_anything_is_written(pg: psycopg.Co
     pg.rollback()
     assert pg.execute("SELECT count(*) FROM conflictvisitmaps").fetchone() == (0,)
     assert pg.execute("SELECT count(*) FROM run_seen_pair").fetchone() == (0,)
-
-
-def _finalize(pg_server_dsn: str, schema: str, run_id: str, chunks: int, statuses: dict[int, str]) -> Any:
-    params = Params(chunks=chunks)
-    res = Resources(pg_dsn=pg_server_dsn, schema=schema)
-    ctx = RunContext.create(params, now=datetime(2026, 11, 27, 14, tzinfo=UTC), run_id=run_id)
-    with res.pg_conn(autocommit=True) as conn:
-        ledger.start_run(conn, ctx, params, steps=["plan", "detect", "finalize"], full_run=True)
-        for chunk, status in statuses.items():
-            ledger.step_started(conn, run_id, "detect", chunk)
-            ledger.step_finished(conn, run_id, "detect", chunk=chunk, status=status)
-    return finalize_step.run(res, ctx, params)
-
-
-def _scope(pg: psycopg.Connection, run_id: str, ssn: str = "111-22-3333") -> None:
-    pg.execute(
-        'INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN") VALUES (%s, 0, %s, %s)',
-        (run_id, DAY, ssn),
-    )
-    pg.commit()
-
-
-def test_stale_cleanup_resolves_only_unproduced_open_pairs(
-    pg: psycopg.Connection, pg_server_dsn: str, schema: str
-) -> None:
-    """D12: in-scope N/U pairs not produced become 'R'; produced pairs, 'W'/'I'/'D'/'R' and other
-    groups are untouched; a reverse-orientation row produced by the run is not resolved (D4)."""
-    a, b, c, d, e, f = (vid() for _ in range(6))
-    w = writer(pg, run_id="old")
-    w.write_batch([pair(a, b), pair(b, a), pair(c, d), pair(e, f), pair(f, e, ssn="999-99-9999")], now=NOW)
-    pg.execute("""UPDATE conflictvisitmaps SET "StatusFlag" = 'W' WHERE "VisitID" = %s""", (e,))
-    pg.commit()
-    # This run produces a->b and b->a only; c->d and e->f are not produced; f->e is another group.
-    run_writer = writer(pg, run_id="run-2")
-    run_writer.write_batch([pair(a, b), pair(b, a)], now=NOW)
-    _scope(pg, "run-2")
-    result = _finalize(pg_server_dsn, schema, "run-2", 1, {0: "succeeded"})
-    pg.commit()
-    assert result.counts["resolved"] == 1
-    assert row(pg, c, d)["StatusFlag"] == "R" and row(pg, c, d)["ResolveDate"] is not None
-    assert row(pg, a, b)["StatusFlag"] == "N" and row(pg, b, a)["StatusFlag"] == "N"
-    assert row(pg, e, f)["StatusFlag"] == "W"
-    assert row(pg, f, e)["StatusFlag"] == "N"
-
-
-def test_finalize_refuses_after_failed_or_missing_chunk(
-    pg: psycopg.Connection, pg_server_dsn: str, schema: str
-) -> None:
-    """D12: never run stale cleanup after a partial detection."""
-    a, b = vid(), vid()
-    writer(pg, run_id="old").write_batch([pair(a, b)], now=NOW)
-    _scope(pg, "run-f")
-    with pytest.raises(finalize_step.FinalizeRefused, match=r"chunk 1: failed, chunk 2: missing"):
-        _finalize(pg_server_dsn, schema, "run-f", 3, {0: "succeeded", 1: "failed"})
-    assert row(pg, a, b)["StatusFlag"] == "N"
 
 
 def test_fractional_value_for_integer_column_is_rounded_like_postgres(pg: psycopg.Connection) -> None:

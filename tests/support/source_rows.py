@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 
 from devkit.emulation import create_source_schema
 from visit_conflicts.columns import PAIR_COLUMNS
-from visit_conflicts.source.common import SourceScope
-from visit_conflicts.source.detect import count_skipped_rows, iter_pairs
-from visit_conflicts.source.plan import iter_delta_groups
+from visit_conflicts.source.common import SourceScope, run_params, stream_rows
+from visit_conflicts.source.detect import count_skipped_rows
+from visit_conflicts.source.plan import create_delta_groups, iter_delta_groups
 from visit_conflicts.source.schema import SOURCE_TABLES, source_columns
+from visit_conflicts.sql_files import read_sql
 from visit_conflicts.store.reference import ReferenceData
 
 BUSINESS_TZ = ZoneInfo("America/New_York")
@@ -331,7 +332,7 @@ def detect_pairs(
     """Every pair of the scope as a dict keyed by PAIR_COLUMNS."""
     rows = [
         dict(zip(PAIR_COLUMNS, row, strict=True))
-        for batch in iter_pairs(conn, detection_scope or scope(), ref, batch_size)
+        for batch in pair_rows(conn, detection_scope or scope(), ref, batch_size)
         for row in batch
     ]
     return rows
@@ -357,3 +358,17 @@ def skipped(
     conn: Any, detection_scope: SourceScope | None = None, ref: ReferenceData = NO_REFERENCE
 ) -> dict[str, int]:
     return count_skipped_rows(conn, detection_scope or scope(), ref)
+
+
+def pair_rows(
+    conn: Any, scope: SourceScope, ref: ReferenceData, batch_size: int
+) -> Iterator[list[tuple[Any, ...]]]:
+    """The pair query's rows through the connector's row interface (fetchmany), the path InService uses:
+    Python rows the tests can read (detect itself reads the same query as Arrow batches)."""
+    create_delta_groups(conn, scope, ref)
+    cur = conn.cursor()
+    try:
+        cur.execute(read_sql("snowflake/detect/select_conflict_pairs.sql"), run_params(scope))
+        yield from stream_rows(cur, batch_size)
+    finally:
+        cur.close()

@@ -7,7 +7,7 @@ it:
 2. one query (`sql/snowflake/detect/select_conflict_pairs.sql`) reads the base visits of those groups
    with their dimension rows, pairs every two visits of a group at different providers in both
    orientations (D4), evaluates rules 1-7 (D5-D7), keeps pairs with a 'Y' flag that pass the
-   cross-state filter, one row per pair key (D8) -> `iter_pair_tables` (Arrow) or `iter_pairs` (rows);
+   cross-state filter, one row per pair key (D8) -> `iter_pair_tables`, Arrow batches;
 3. `count_skipped_rows` counts the unusable source rows of the chunk's scope per reason (D23).
 
 Each public function (re)builds the session tables it needs on the connection it is given, so they can
@@ -38,29 +38,11 @@ SKIP_REASONS: tuple[str, ...] = (
 _DETECT_SQL = "snowflake/detect/{}.sql"
 
 
-def iter_pairs(
-    sf_conn: Any, scope: SourceScope, ref: ReferenceData, batch_size: int
-) -> Iterator[list[tuple[Any, ...]]]:
-    """Stream the scope's conflict pairs as batches of tuples in `PAIR_COLUMNS` order.
-
-    Values are plain Python objects: uuids as lower-case text, naive wall-clock datetimes, dates,
-    floats, ints, bools and 'Y'/'N' flags. Each ordered pair key appears once (D8).
-    """
-    check_batch_size(batch_size)
-    create_delta_groups(sf_conn, scope, ref)
-    cur = sf_conn.cursor()
-    try:
-        cur.execute(read_sql(_DETECT_SQL.format("select_conflict_pairs")), run_params(scope))
-        yield from stream_rows(cur, batch_size)
-    finally:
-        cur.close()
-
-
 def iter_pair_tables(sf_conn: Any, scope: SourceScope, ref: ReferenceData, batch_size: int) -> Iterator[Any]:
-    """The same pairs as `iter_pairs`, as Arrow tables of at most `batch_size` rows (columns named as
-    PAIR_COLUMNS). Both the connector and the emulation hand out result batches that convert to Arrow
-    without per-value Python work; the writer encodes them for COPY in bulk. Memory stays bounded by
-    one result batch plus one output batch."""
+    """The scope's conflict pairs, as Arrow tables of at most `batch_size` rows (columns named as
+    PAIR_COLUMNS), each ordered pair key once (D8). Both the connector and the emulation hand out result
+    batches that convert to Arrow without per-value Python work; the writer encodes them for COPY in
+    bulk. Memory stays bounded by one result batch plus one output batch."""
     import pyarrow as pa
 
     check_batch_size(batch_size)

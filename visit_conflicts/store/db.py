@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
@@ -39,12 +37,3 @@ def connect(
     conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
     conn.autocommit = autocommit
     return conn
-
-
-@contextmanager
-def connection(dsn: str, schema: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
-    conn = connect(dsn, schema, autocommit=autocommit)
-    try:
-        yield conn
-    finally:
-        conn.close()

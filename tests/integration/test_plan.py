@@ -1,0 +1,87 @@
+"""The plan step (D1, D2, D4): the run's delta groups are recorded with their chunk, only for the chunks
+the run will detect, and a rerun replaces the scope instead of adding to it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from tests.support.source_rows import CUTOFF, OLD, WINDOW_END, WINDOW_START, SourceRows
+from visit_conflicts.config import Params
+from visit_conflicts.context import RunContext
+from visit_conflicts.source.common import chunk_of
+from visit_conflicts.source.connection import connect_source
+from visit_conflicts.step_api import Resources
+from visit_conflicts.steps import plan
+
+CHUNKS = 4
+
+
+def _context(run_id: str) -> RunContext:
+    return RunContext(
+        run_id=run_id,
+        now=datetime(2024, 5, 13, 6, 0, tzinfo=UTC),
+        run_date=WINDOW_END,
+        window_start=WINDOW_START,
+        window_end=WINDOW_END,
+        cutoff=CUTOFF,
+        watermark=None,
+        business_timezone="America/New_York",
+    )
+
+
+def _scope(pg: psycopg.Connection, run_id: str) -> list[tuple[str, int]]:
+    return sorted(
+        (str(ssn), int(chunk))
+        for ssn, chunk in pg.execute(
+            'SELECT "SSN", chunk FROM run_scope_group WHERE run_id = %s', (run_id,)
+        ).fetchall()
+    )
+
+
+def test_plan_records_the_delta_groups_of_the_planned_chunks_only(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str, source_dir: Path
+) -> None:
+    """Groups with a visit updated since the cutoff are in scope with chunk = chunk_of(SSN); groups
+    whose visits are all older are not; a chunk_subset keeps only its chunks (stale cleanup must never
+    reach groups no chunk looked at); the counts are measured (D13)."""
+    conn = connect_source(source_dir)
+    src = SourceRows(conn)
+    provider = src.provider()
+    ssns = [f"100-00-{n:04d}" for n in range(40)]
+    for ssn in ssns:
+        src.visit(provider=provider, caregiver=src.caregiver(ssn))
+    src.visit(provider=provider, caregiver=src.caregiver("999-00-0000"), updated=OLD)
+    src.flush()
+    conn.close()
+    res = Resources(pg_dsn=pg_server_dsn, schema=schema, source_dir=source_dir)
+
+    everything = plan.run(res, _context("all"), Params(chunks=CHUNKS))
+    assert _scope(pg, "all") == sorted((ssn, chunk_of(ssn, CHUNKS)) for ssn in ssns)
+    assert everything.counts == {"groups": 40, "ssns": 40, "dates": 1, "chunks": CHUNKS}
+
+    subset = [1, 3]
+    some = plan.run(res, _context("some"), Params(chunks=CHUNKS, chunk_subset=subset))
+    expected = sorted((ssn, chunk_of(ssn, CHUNKS)) for ssn in ssns if chunk_of(ssn, CHUNKS) in subset)
+    assert _scope(pg, "some") == expected and 0 < len(expected) < 40
+    assert some.counts["groups"] == len(expected) and some.counts["chunks"] == 2
+
+
+def test_rerunning_plan_replaces_the_scope(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str, source_dir: Path
+) -> None:
+    """Rerun safety: a second plan of the same run leaves the same scope, not twice the rows."""
+    conn = connect_source(source_dir)
+    src = SourceRows(conn)
+    provider = src.provider()
+    for n in range(5):
+        src.visit(provider=provider, caregiver=src.caregiver(f"200-00-{n:04d}"))
+    src.flush()
+    conn.close()
+    res = Resources(pg_dsn=pg_server_dsn, schema=schema, source_dir=source_dir)
+    plan.run(res, _context("again"), Params(chunks=2))
+    first = _scope(pg, "again")
+    plan.run(res, _context("again"), Params(chunks=2))
+    assert _scope(pg, "again") == first and len(first) == 5
