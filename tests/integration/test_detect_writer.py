@@ -185,3 +185,35 @@ def test_fractional_value_for_integer_column_is_rounded_like_postgres(pg: psycop
     assert row(pg, a, b)["ETATravelMinutes"] == 31
     assert row(pg, c, d)["ETATravelMinutes"] == 30
     assert w.write_batch([(*pair(a, b), 30.5)], now=NOW).updated == 0
+
+
+def test_metadata_only_change_refreshes_the_columns_but_keeps_the_status(pg: psycopg.Connection) -> None:
+    """D11 amended: a re-detected pair whose only differences are LastUpdatedDate/LastUpdatedBy (and the
+    Con* twins) gets them refreshed, but its StatusFlag, UpdateFlag and UpdatedDate stay: a touched visit
+    with no business change must not flood agencies with 'U' conflicts. A business change alongside still
+    makes it 'U'; a resolved pair still reopens."""
+    columns = (*COLUMNS, "LastUpdatedDate", "LastUpdatedBy", "ConLastUpdatedDate", "ConLastUpdatedBy")
+    a, b, c, d = vid(), vid(), vid(), vid()
+    pg.autocommit = False
+    w = PairWriter(pg, columns, run_id="r", chunk=0)
+    touched = datetime(2026, 11, 21, 8, 0)
+    first = datetime(2026, 11, 20, 8, 0)
+    w.write_batch([(*pair(a, b), first, "u1", first, "u2"), (*pair(c, d), first, "u1", first, "u2")], now=NOW)
+    pg.execute("""UPDATE conflictvisitmaps SET "StatusFlag" = 'R' WHERE "VisitID" = %s""", (c,))
+    pg.commit()
+
+    later = datetime(2026, 11, 28, 9, 0)
+    counts = w.write_batch(
+        [(*pair(a, b), touched, "u9", touched, "u8"), (*pair(c, d), touched, "u9", first, "u2")], now=later
+    )
+    assert (counts.updated, counts.refreshed, counts.unchanged, counts.reopened) == (1, 1, 0, 1)
+    refreshed = row(pg, a, b)
+    assert refreshed["LastUpdatedDate"] == touched and refreshed["ConLastUpdatedBy"] == "u8"
+    assert refreshed["StatusFlag"] == "N" and refreshed["UpdatedDate"] is None
+    assert row(pg, c, d)["StatusFlag"] == "U"  # 'R' reopens whatever changed
+
+    business = w.write_batch([(*pair(a, b, miles=2.5), touched, "u9", touched, "u8")], now=later)
+    assert (business.updated, business.refreshed) == (1, 0)
+    assert row(pg, a, b)["StatusFlag"] == "U" and row(pg, a, b)["UpdatedDate"] == later
+    again = w.write_batch([(*pair(a, b, miles=2.5), touched, "u9", touched, "u8")], now=later)
+    assert (again.updated, again.refreshed, again.unchanged) == (0, 0, 1)

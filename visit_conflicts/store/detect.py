@@ -43,6 +43,8 @@ from visit_conflicts.sql_files import read_sql
 from visit_conflicts.store.arrow_copy import ArrowCopy, column_types
 
 KEY_COLUMNS = ("VisitID", "ConVisitID")
+# D11 amended: differences in these alone refresh them without moving the status (a touched visit).
+METADATA_COLUMNS = frozenset({"LastUpdatedDate", "LastUpdatedBy", "ConLastUpdatedDate", "ConLastUpdatedBy"})
 # Filled by users or other processes; a NULL from the source must not erase them (D11).
 KEEP_WHEN_NULL = ("AgencyContact", "ConAgencyContact")
 # Never written by detection even if a source query were to produce them (D11: preserved on update).
@@ -116,6 +118,7 @@ class MergeCounts:
     pairs_read: int = 0
     inserted: int = 0
     updated: int = 0
+    refreshed: int = 0  # D11 amended: only the metadata columns changed; the status did not move
     unchanged: int = 0
     reopened: int = 0
     new_conflicts: int = 0
@@ -238,25 +241,38 @@ class PairWriter:
 
     def _build_update(self) -> sql.Composed:
         written = [c for c in self.columns if c not in KEY_COLUMNS]
-        changed_terms = []
-        set_terms = []
-        for c in written:
-            ident = sql.Identifier(c)
+
+        def new_value(c: str, stored: str) -> sql.Composable:
+            """The value column `c` takes when the row under alias `stored` is updated."""
+            ident, t = sql.Identifier(c), sql.Identifier(stored)
             if c in FLAG_COLUMNS:
                 # D11: a rule flag only moves N -> Y, never back.
-                new_value = sql.SQL("CASE WHEN t.{c} = 'Y' THEN 'Y' ELSE s.{c} END").format(c=ident)
-            elif c in KEEP_WHEN_NULL:
-                new_value = sql.SQL("COALESCE(s.{c}, t.{c})").format(c=ident)
-            else:
-                new_value = sql.SQL("s.{c}").format(c=ident)
-            set_terms.append(sql.SQL("{c} = {v}").format(c=ident, v=new_value))
-            changed_terms.append(sql.SQL("t.{c} IS DISTINCT FROM {v}").format(c=ident, v=new_value))
+                return sql.SQL("CASE WHEN {t}.{c} = 'Y' THEN 'Y' ELSE s.{c} END").format(t=t, c=ident)
+            if c in KEEP_WHEN_NULL:
+                return sql.SQL("COALESCE(s.{c}, {t}.{c})").format(t=t, c=ident)
+            return sql.SQL("s.{c}").format(c=ident)
+
+        def differs(columns: list[str], stored: str) -> sql.Composable:
+            terms = [
+                sql.SQL("{t}.{c} IS DISTINCT FROM {v}").format(
+                    t=sql.Identifier(stored), c=sql.Identifier(c), v=new_value(c, stored)
+                )
+                for c in columns
+            ]
+            return sql.SQL(" OR ").join(terms) if terms else sql.SQL("FALSE")
+
+        business = [c for c in written if c not in METADATA_COLUMNS]
         template = read_sql("postgres/detect/update_changed_pairs.sql")
         return sql.SQL(template).format(
             incoming=sql.Identifier(INCOMING),
             owned=self.kind.owns("t"),
-            changed=sql.SQL(" OR ").join(changed_terms),
-            set_list=sql.SQL(",\n    ").join(set_terms),
+            changed=differs(written, "t"),
+            business_changed=differs(business, "t"),
+            # RETURNING sees the updated row under `t`: the comparison uses the row before (`o`).
+            business_changed_before=differs(business, "o"),
+            set_list=sql.SQL(",\n    ").join(
+                sql.SQL("{c} = {v}").format(c=sql.Identifier(c), v=new_value(c, "t")) for c in written
+            ),
         )
 
     # -- conversion ------------------------------------------------------------------------------------
@@ -297,9 +313,10 @@ class PairWriter:
         # Statistics on the key columns only: cheap, and enough for index lookups.
         cur.execute(sql.SQL('ANALYZE {} ("VisitID", "ConVisitID")').format(incoming))
         cur.execute(self._update_sql, {"now": now})
-        old_statuses = [r[0] for r in cur.fetchall()]
-        counts.updated = len(old_statuses)
-        counts.reopened = sum(1 for s in old_statuses if s == "R")
+        updated = cur.fetchall()
+        counts.updated = sum(1 for _, business in updated if business)
+        counts.refreshed = len(updated) - counts.updated
+        counts.reopened = sum(1 for old, _ in updated if old == "R")
         if self._assign_sql is not None:
             cur.execute(self._assign_sql, {"now": now})
             row = cur.fetchone()
@@ -397,7 +414,13 @@ class PairWriter:
                 is_new[[rn for rn, _ in stored]] = False
                 self._insert_new(cur, batch, pa.array(np.flatnonzero(is_new).astype(np.int32)), now, counts)
             cur.execute(self._seen_sql, {"run_id": self.run_id, "chunk": self.chunk})
-        counts.unchanged = counts.pairs_read - counts.duplicates_dropped - counts.updated - counts.inserted
+        counts.unchanged = (
+            counts.pairs_read
+            - counts.duplicates_dropped
+            - counts.updated
+            - counts.refreshed
+            - counts.inserted
+        )
         if not self.insert_enabled:
             counts.extra["not_inserted"] = counts.unchanged
         return counts

@@ -2,19 +2,28 @@
 -- written columns differ (IS DISTINCT FROM, after type normalisation by the typed temp table) or whose
 -- status is 'R' (they reopen). Flags only move N -> Y, CONFLICTID / CreatedDate / user-owned columns
 -- are preserved, 'W', 'I' and 'D' keep their status.
--- Returns the previous status of each updated row (to count reopened rows).
+-- D11 amended: when the only differences are the metadata columns (LastUpdatedDate, LastUpdatedBy and
+-- their Con* twins), those columns are refreshed and nothing else moves: StatusFlag, UpdateFlag and
+-- UpdatedDate stay, so a touched visit with no business change does not reopen or flag its conflicts.
+-- {business_changed} compares every written column but those four; {changed} compares them all.
+-- Returns the previous status of each updated row (to count reopened rows) and whether the row had a
+-- business change (to count metadata-only refreshes apart).
 UPDATE conflictvisitmaps t SET
     {set_list},
-    "StatusFlag" = CASE WHEN t."StatusFlag" IN ('W', 'I', 'D') THEN t."StatusFlag" ELSE 'U' END,
+    "StatusFlag" = CASE
+        WHEN t."StatusFlag" IN ('W', 'I', 'D') THEN t."StatusFlag"
+        WHEN t."StatusFlag" = 'R' OR ({business_changed}) THEN 'U'
+        ELSE t."StatusFlag"
+    END,
     "ResolveDate" = CASE WHEN t."StatusFlag" = 'R' THEN NULL ELSE t."ResolveDate" END,
     "ResolvedBy" = CASE WHEN t."StatusFlag" = 'R' THEN NULL ELSE t."ResolvedBy" END,
-    "UpdateFlag" = NULL,
-    "UpdatedDate" = %(now)s
+    "UpdateFlag" = CASE WHEN t."StatusFlag" = 'R' OR ({business_changed}) THEN NULL ELSE t."UpdateFlag" END,
+    "UpdatedDate" = CASE WHEN t."StatusFlag" = 'R' OR ({business_changed}) THEN %(now)s ELSE t."UpdatedDate" END
 FROM {incoming} s,
-     conflictvisitmaps o  -- the same row before the update: RETURNING reads its old status
+     conflictvisitmaps o  -- the same row before the update: RETURNING reads its old values
 WHERE o."ID" = t."ID"
   AND t."VisitID" = s."VisitID"
   AND t."ConVisitID" = s."ConVisitID"
   AND {owned}
   AND (t."StatusFlag" = 'R' OR {changed})
-RETURNING o."StatusFlag"
+RETURNING o."StatusFlag", (o."StatusFlag" = 'R' OR ({business_changed_before}))
