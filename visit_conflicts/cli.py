@@ -242,15 +242,34 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_unlock(args: argparse.Namespace) -> int:
+    """Release a run whose owner is gone: its cleanup (pg_cron, InProgressFlag, report) is performed with
+    its own parameters and it is marked 'abandoned', as a takeover would (D20)."""
+    from visit_conflicts.config import params_of_run
+    from visit_conflicts.ownership import RunOwner, alive_reason
+    from visit_conflicts.step_api import Resources
+    from visit_conflicts.step_runner import close_run
     from visit_conflicts.store import ledger
     from visit_conflicts.store.db import connect
 
-    with connect(_pg_dsn(args), args.schema, autocommit=True) as conn:
-        if ledger.abandon_run(conn, args.run_id):
-            print(f"run {args.run_id} marked cancelled; the lock is free")
-            return 0
-    print(f"run {args.run_id} is not active", file=sys.stderr)
-    return 1
+    dsn = _pg_dsn(args)
+    with connect(dsn, args.schema, autocommit=True) as conn:
+        run = ledger.get_run(conn, args.run_id)
+        if run is None or run["status"] != "running":
+            raise UsageError(f"run {args.run_id} is not active; nothing to release")
+        owner = RunOwner.from_json(run["owner"]) if run.get("owner") else None
+        alive = alive_reason(conn, owner)
+    if alive and not args.force:
+        raise UsageError(f"run {args.run_id} is alive ({alive}); stop it first, or pass --force")
+    result = close_run(
+        Resources(pg_dsn=dsn, schema=args.schema),
+        params_of_run(run["params"]),
+        args.run_id,
+        outcome="abandoned",
+        error="released by an operator (`visit-conflicts unlock`)",
+    )
+    restored = {k: v for k, v in result.counts.items() if k in ("pg_cron", "in_progress_flag")}
+    print(f"run {args.run_id} released and marked abandoned; restored: {restored or 'nothing'}")
+    return 0
 
 
 # -- parser --------------------------------------------------------------------------------------------
@@ -365,10 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "unlock",
-        help="release the lock of a run whose process died",
-        description="Mark an active run as cancelled (only when its process is gone).",
+        help="release a run whose owner is gone (cleanup performed, marked abandoned)",
+        description="Perform the cleanup of an active run whose process or execution is gone (pg_cron, "
+        "InProgressFlag, its report) and mark it abandoned. The next run does this by itself when the "
+        "owner is provably gone; this is for operators. Refused while the owner is provably alive.",
     )
     p.add_argument("run_id")
+    p.add_argument("--force", action="store_true", help="release even a run whose owner looks alive")
     _add_pg(p)
     p.set_defaults(func=cmd_unlock)
     return parser

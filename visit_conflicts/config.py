@@ -9,6 +9,7 @@ a message that names the key and says why.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -83,6 +84,10 @@ class Params(_Strict):
     batch_size: int = Field(default=5000, gt=0, le=1_000_000)
     chunks: int = Field(default=4, gt=0, le=1024)
     workers: int = Field(default=2, gt=0, le=64)
+    # Attempts of a step (or chunk) in all when it fails transiently (visit_conflicts.errors), and the
+    # base of the random exponential wait between them, in seconds.
+    retry_attempts: int = Field(default=3, ge=1, le=10)
+    retry_wait_seconds: float = Field(default=2.0, ge=0, le=60)
     steps: list[str] | None = None
     chunk_subset: list[int] | None = None
     enable_insert: bool = True
@@ -163,6 +168,14 @@ class Params(_Strict):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.business_timezone)
+
+
+def params_of_run(recorded: dict[str, Any]) -> Params:
+    """The parameters a run was opened with, as the ledger recorded them (`pipeline_run.params`)."""
+    try:
+        return Params.model_validate_json(json.dumps(recorded))
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc)) from None
 
 
 def _substitute(value: Any, path: str, unresolved: list[str], env: dict[str, str]) -> Any:

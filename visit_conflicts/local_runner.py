@@ -8,6 +8,7 @@ or SIGTERM (D19), after recording in the ledger how the work steps ended. Every 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import threading
@@ -23,10 +24,12 @@ from typing import Any
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext, new_run_id
 from visit_conflicts.observability import bind, logger
+from visit_conflicts.ownership import holding_run_lock, local_owner
 from visit_conflicts.pipeline import SHAPE, Step, selected_work_steps
 from visit_conflicts.report import render_html, render_text
 from visit_conflicts.step_api import Cancelled, Resources, StepResult
 from visit_conflicts.step_runner import close_run, run_step
+from visit_conflicts.store.db import StoreError
 from visit_conflicts.store.ledger import Outcome
 
 
@@ -130,7 +133,15 @@ def run_pipeline(
     status: Outcome = "failed"
     error: str | None = None
     bars = _Progress(progress)
-    with _signals_cancel(cancel):
+    with contextlib.ExitStack() as owned, _signals_cancel(cancel):
+        try:
+            # This process owns the run while it holds the run's lock (D20 amended: a run whose process
+            # died is taken over by the next one). Without the lock no owner is recorded, so the run can
+            # only be released by an operator; preflight then reports why PostgreSQL is unreachable.
+            owned.enter_context(holding_run_lock(res.pg_dsn, res.schema, ctx.run_id))
+            res.owner = local_owner(res.schema, ctx.run_id)
+        except StoreError:
+            res.owner = None
         try:
             try:
                 bind(step=SHAPE.opening.name)

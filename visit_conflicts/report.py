@@ -67,6 +67,8 @@ def build_report(conn: psycopg.Connection, schema: str, run_id: str | None = Non
         "watermark": _iso(run["watermark"]),
         "pg_cron": run.get("pg_cron_state"),
         "error": run.get("error"),
+        # D20 amended: the dead run this run took over before it started ({run_id, reason, seconds}).
+        "took_over": run.get("took_over"),
         "steps": step_rows,
         "tables": {
             t: {"before": before.get(t), "after": after.get(t), "change": _diff(before.get(t), after.get(t))}
@@ -93,6 +95,7 @@ def refused_report(ctx: RunContext, environment: str, full_run: bool, error: str
         "watermark": None,
         "pg_cron": None,
         "error": error or "the run was not started",
+        "took_over": None,
         "steps": [],
         "tables": {},
     }
@@ -124,6 +127,9 @@ def render_text(report: dict[str, Any]) -> str:
     ]
     if report.get("pg_cron"):
         lines.append(f"  pg_cron: {report['pg_cron'].get('status')} ({report['pg_cron'].get('job_name')})")
+    if report.get("took_over"):
+        t = report["took_over"]
+        lines.append(f"  took over run {t['run_id']} ({t['reason']}; its cleanup took {t['seconds']} s)")
     if report.get("error"):
         lines.append(f"  ERROR: {report['error']}")
     lines.append("  steps:")
@@ -167,6 +173,12 @@ def render_html(report: dict[str, Any]) -> str:
         )
     tables = "".join(table_rows)
     error = f"<p style='color:#cf222e'><b>Error:</b> {e(report['error'])}</p>" if report.get("error") else ""
+    if report.get("took_over"):
+        t = report["took_over"]
+        error = (
+            f"<p><b>Took over</b> run {e(t['run_id'])} ({e(t['reason'])}; its cleanup took "
+            f"{e(str(t['seconds']))} s).</p>" + error
+        )
     cron = report.get("pg_cron") or {}
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"

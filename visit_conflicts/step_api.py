@@ -21,6 +21,7 @@ from visit_conflicts.store.db import connect
 
 if TYPE_CHECKING:
     from visit_conflicts.context import RunContext
+    from visit_conflicts.ownership import RunOwner
 
 
 class Cancelled(RuntimeError):
@@ -63,6 +64,9 @@ class Resources:
     credentials_loader: Callable[[], dict[str, Any]] | None = None
     # Set when the run is cancelled; long steps check it between batches and stop cleanly.
     cancel: threading.Event | None = None
+    # Who runs the run (this process, or the Step Functions execution): recorded when the run opens, so
+    # that the next run can tell whether it is gone (D20 amended).
+    owner: RunOwner | None = None
 
     def pg(self, *, autocommit: bool = False) -> psycopg.Connection:
         return connect(self.pg_dsn, self.schema, autocommit=autocommit)

@@ -3,9 +3,12 @@
 Guarantees, in this order: parameters are valid (D3, already enforced by the model); both databases
 answer; every required PostgreSQL table and every Snowflake source table exists; the run context is
 computed once (D1, D2) from the ledger's watermark and handed on in the result; the run is opened in the
-ledger, which refuses a second active run (D20); the pg_cron job, looked up by name, has its active state
-recorded and is disabled (D18; a missing extension or job is reported as skipped); identity sequences
-are moved past the largest existing id so inserts cannot collide. A failure before the lock writes
+ledger, which refuses a second active run (D20) unless its owner is provably gone: then that run's
+cleanup is performed first and it is marked 'abandoned' (D20 amended, `take_over_dead_run`; deciding
+and opening are serialised, so two runs never both take over); the run's owner is recorded; the pg_cron
+job, looked up by name, has its active state recorded and is disabled (D18; a missing extension or job is
+reported as skipped); identity sequences are moved past the largest existing id so inserts cannot
+collide. A failure before the lock writes
 nothing at all. Rerunning preflight for a run id that is already open is refused (use a new run).
 
 The context it is given carries the run's identity (run id, start, run date); the one it returns adds
@@ -14,12 +17,19 @@ the watermark and the cutoff derived from it.
 
 from __future__ import annotations
 
-from visit_conflicts.config import Params
+import time
+from typing import Any
+
+import psycopg
+
+from visit_conflicts.config import Params, params_of_run
 from visit_conflicts.context import RunContext
 from visit_conflicts.observability import logger
+from visit_conflicts.ownership import RunOwner, gone_reason, opening_runs_serialised
 from visit_conflicts.pipeline import REPORTED_TABLES, selected_work_steps
 from visit_conflicts.source.preflight import SourceTableUnreadable, check_source_tables
 from visit_conflicts.step_api import Resources, StepResult
+from visit_conflicts.step_runner import close_run
 from visit_conflicts.store import ledger
 from visit_conflicts.store.pg_cron import disable_cron_job
 from visit_conflicts.store.preflight import missing_tables, sync_identity_sequences
@@ -42,33 +52,63 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
                     f"run `visit-conflicts db migrate --schema {res.schema}`"
                 )
         check_source(res)
-        opened = RunContext.create(
-            params,
-            now=ctx.now,
-            run_id=ctx.run_id,
-            run_date=ctx.run_date,
-            watermark=ledger.last_watermark(conn),
-        )
-        ledger.start_run(conn, opened, params, steps=steps, full_run=params.steps is None)
-        ledger.step_started(conn, opened.run_id, PREFLIGHT)
-        try:
-            cron_state = disable_cron_job(conn, params.pg_cron_job_name)
-            ledger.record_cron_state(conn, opened.run_id, cron_state)
-            moved = sync_identity_sequences(conn, res.schema)
-            ledger.record_table_rows(
-                conn, opened.run_id, ledger.table_row_estimates(conn, res.schema, list(REPORTED_TABLES))
+        with opening_runs_serialised(conn, res.schema):
+            took_over = take_over_dead_run(res, conn, ctx.run_id)
+            opened = RunContext.create(
+                params,
+                now=ctx.now,
+                run_id=ctx.run_id,
+                run_date=ctx.run_date,
+                watermark=ledger.last_watermark(conn),
             )
-        except Exception as exc:
-            ledger.step_finished(conn, opened.run_id, PREFLIGHT, status="failed", error=str(exc))
-            raise
-        result = StepResult(
-            counts={"pg_cron": cron_state["status"], "sequences_moved": len(moved)},
-            notes=[f"window {opened.window_start}..{opened.window_end}, cutoff {opened.cutoff.isoformat()}"],
-            context=opened,
-        )
+            ledger.start_run(conn, opened, params, steps=steps, full_run=params.steps is None)
+            ledger.record_owner(conn, opened.run_id, res.owner.to_json() if res.owner else None, took_over)
+            ledger.step_started(conn, opened.run_id, PREFLIGHT)
+            try:
+                cron_state = disable_cron_job(conn, params.pg_cron_job_name)
+                ledger.record_cron_state(conn, opened.run_id, cron_state)
+                moved = sync_identity_sequences(conn, res.schema)
+                ledger.record_table_rows(
+                    conn, opened.run_id, ledger.table_row_estimates(conn, res.schema, list(REPORTED_TABLES))
+                )
+            except Exception as exc:
+                ledger.step_finished(conn, opened.run_id, PREFLIGHT, status="failed", error=str(exc))
+                raise
+        counts: dict[str, object] = {"pg_cron": cron_state["status"], "sequences_moved": len(moved)}
+        notes = [f"window {opened.window_start}..{opened.window_end}, cutoff {opened.cutoff.isoformat()}"]
+        if took_over:
+            counts["took_over"] = took_over["run_id"]
+            notes.append(f"took over run {took_over['run_id']}: {took_over['reason']}")
+        result = StepResult(counts=counts, notes=notes, context=opened)
         ledger.step_finished(conn, opened.run_id, PREFLIGHT, status="succeeded", counts=result.counts)
     logger.info("preflight done", extra={"run_id": opened.run_id, "pg_cron": cron_state})
     return result
+
+
+def take_over_dead_run(res: Resources, conn: psycopg.Connection, run_id: str) -> dict[str, Any] | None:
+    """D20 amended: when the active run's owner is provably gone, perform its cleanup (pg_cron,
+    InProgressFlag, its report) with its own parameters and mark it 'abandoned'; returns what was taken
+    over (run id, reason, seconds), or None when there is no active run or it may be alive (then opening
+    this run is refused as before)."""
+    active = ledger.active_run(conn)
+    if active is None:
+        return None
+    owner = RunOwner.from_json(active["owner"]) if active.get("owner") else None
+    reason = gone_reason(conn, owner)
+    if reason is None:
+        return None
+    started = time.perf_counter()
+    dead = ledger.get_run(conn, active["run_id"])
+    assert dead is not None
+    logger.warning("taking over a dead run", extra={"dead_run": active["run_id"], "reason": reason})
+    close_run(
+        res,
+        params_of_run(dead["params"]),
+        active["run_id"],
+        outcome="abandoned",
+        error=f"abandoned: {reason}; taken over by run {run_id}",
+    )
+    return {"run_id": active["run_id"], "reason": reason, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def check_source(res: Resources) -> None:

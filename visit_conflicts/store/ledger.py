@@ -24,7 +24,7 @@ NOT_CHUNKED = -1
 # The ledger's own tables: preflight refuses to open a run without them.
 LEDGER_TABLES = ("pipeline_run", "pipeline_run_step")
 
-Outcome = Literal["succeeded", "failed", "cancelled"]
+Outcome = Literal["succeeded", "failed", "cancelled", "abandoned"]
 
 
 class RunLockedError(RuntimeError):
@@ -93,11 +93,7 @@ def start_run(
         other = active_run(conn)
         if other is None or exc.diag.constraint_name == "pipeline_run_pkey":
             raise RunLockedError(f"run id {ctx.run_id!r} was already used; start a new run") from None
-        raise RunLockedError(
-            f"run {other['run_id']} ({other['environment']}) is still active since "
-            f"{other['started_at']:%Y-%m-%d %H:%M:%S %Z}; a second run is refused. Wait for it to end, or if "
-            f"its process is gone, release it with `visit-conflicts unlock {other['run_id']}`"
-        ) from None
+        raise RunLockedError(refusal(other)) from None
     _commit(conn)
 
 
@@ -105,6 +101,31 @@ def _update(conn: psycopg.Connection, statement: str, params: dict[str, Any]) ->
     cur = conn.execute(_sql(statement), params)
     _commit(conn)
     return cur.rowcount
+
+
+def refusal(active: dict[str, Any]) -> str:
+    """Why a run is refused while `active` (a row of `active_run`) runs, and what to do."""
+    return (
+        f"run {active['run_id']} ({active['environment']}) is still active since "
+        f"{active['started_at']:%Y-%m-%d %H:%M:%S %Z}; a second run is refused. Wait for it to end; if its "
+        f"owner is gone the next run takes it over, or release it with `visit-conflicts unlock "
+        f"{active['run_id']}`"
+    )
+
+
+def record_owner(
+    conn: psycopg.Connection, run_id: str, owner: dict[str, Any] | None, took_over: dict[str, Any] | None
+) -> None:
+    """Who runs the run, and the dead run it took over, if any (D20 amended)."""
+    _update(
+        conn,
+        "record_owner",
+        {
+            "owner": Jsonb(owner) if owner else None,
+            "took_over": Jsonb(took_over) if took_over else None,
+            "run_id": run_id,
+        },
+    )
 
 
 def record_cron_state(conn: psycopg.Connection, run_id: str, state: dict[str, Any]) -> None:
@@ -167,11 +188,6 @@ def finish_run(conn: psycopg.Connection, run_id: str, *, status: str, error: str
 
 def store_report(conn: psycopg.Connection, run_id: str, report: dict[str, Any]) -> None:
     _update(conn, "store_report", {"report": Jsonb(report), "run_id": run_id})
-
-
-def abandon_run(conn: psycopg.Connection, run_id: str) -> bool:
-    """Mark a dead 'running' run as cancelled so the lock is free again. True when a row changed."""
-    return _update(conn, "abandon_run", {"run_id": run_id}) == 1
 
 
 def get_run(conn: psycopg.Connection, run_id: str | None = None) -> dict[str, Any] | None:
