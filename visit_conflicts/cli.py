@@ -217,6 +217,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         report_dir=Path(args.report_dir),
         progress=(not args.no_progress and sys.stderr.isatty()) or args.progress,
     )
+    if outcome.refused:
+        # Nothing was opened or written: one line says why and what to fix.
+        print(f"error: run refused: {outcome.error}", file=sys.stderr)
+        return 2
     print(outcome.text)
     if outcome.html_path:
         print(f"HTML report: {outcome.html_path}")
@@ -286,8 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="visit-conflicts",
         description="Find caregivers booked at two agencies at once and maintain the conflict tables.",
     )
+    parser.add_argument("--log-level", default=None, help="log level of the logs on stderr (default WARNING)")
     parser.add_argument(
-        "--log-level", default=None, help="log level for JSON logs on stderr (default WARNING)"
+        "--log-format",
+        choices=["human", "json"],
+        default=None,
+        help="logs on stderr as human-readable lines (default on a terminal) or JSON with tracebacks "
+        "(the default in AWS)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -399,17 +408,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from visit_conflicts import observability
+    from visit_conflicts.errors import is_refusal
+
+    if args.log_format:
+        observability.set_format(args.log_format)
     if args.log_level:
-        from visit_conflicts.observability import set_level
-
-        set_level(args.log_level)
-    from visit_conflicts.config import ConfigError
-
+        observability.set_level(args.log_level)
     try:
         return int(args.func(args))
-    except (UsageError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        if isinstance(exc, UsageError) or is_refusal(exc):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if observability.log_format() == "json":
+            raise
+        # An unexpected failure: one line here; the traceback is for the JSON logs.
+        print(
+            f"error: {type(exc).__name__}: {exc} (rerun with --log-format json for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

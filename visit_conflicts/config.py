@@ -217,7 +217,7 @@ def _format_errors(exc: ValidationError) -> str:
         lines.append(
             f"{key}: {reason} (got {err.get('input')!r})" if err["type"] != "missing" else f"{key}: {reason}"
         )
-    return "invalid parameters:\n  " + "\n  ".join(lines)
+    return "invalid parameters: " + "; ".join(lines)
 
 
 def config_path(environment: str, config_dir: Path = CONFIG_DIR) -> Path:
@@ -254,7 +254,7 @@ def load_params(
     unresolved: list[str] = []
     data = _substitute(raw, "", unresolved, dict(os.environ) if env is None else env)
     if unresolved:
-        raise ConfigError("unresolved placeholders:\n  " + "\n  ".join(unresolved))
+        raise ConfigError("unresolved placeholders: " + "; ".join(unresolved))
     data = _merge({"environment": environment, **data}, overrides or {})
     data = _coerce_strings(data)
     try:

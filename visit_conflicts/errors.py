@@ -12,6 +12,20 @@ from __future__ import annotations
 
 import psycopg
 
+
+class Refusal(RuntimeError):
+    """An expected refusal: the run cannot or must not go on, and the message says what to fix (a run
+    already active, a missing table, a partial detection). Reported in one line, never with a traceback
+    on a terminal."""
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Expected refusals and configuration errors: what an operator fixes, not a bug."""
+    from visit_conflicts.config import ConfigError
+
+    return isinstance(exc, Refusal | ConfigError)
+
+
 # SQLSTATEs of passing conditions: connection exceptions (class 08), serialization failure and deadlock
 # (class 40), lock not available, operator intervention that ends sessions (shutdown, restart, cannot
 # connect now), too many connections.

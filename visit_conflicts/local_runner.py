@@ -23,6 +23,7 @@ from typing import Any
 
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext, new_run_id
+from visit_conflicts.errors import is_refusal
 from visit_conflicts.observability import bind, logger
 from visit_conflicts.ownership import holding_run_lock, local_owner
 from visit_conflicts.pipeline import SHAPE, Step, selected_work_steps
@@ -45,6 +46,11 @@ class RunOutcome:
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def refused(self) -> bool:
+        """The opening step refused the run: nothing was opened, written or restored."""
+        return not self.report["steps"]
 
 
 class _Progress:
@@ -165,8 +171,14 @@ def run_pipeline(
                 cancel.set()
                 status, error = "cancelled", str(exc) or "cancelled"
             except Exception as exc:
-                status, error = "failed", f"{type(exc).__name__}: {exc}"
-                logger.exception("run failed")
+                status = "failed"
+                if is_refusal(exc):
+                    # Expected: the message says what to fix; the command prints it in one line.
+                    error = str(exc)
+                    logger.info("run refused", extra={"error": error})
+                else:
+                    error = f"{type(exc).__name__}: {exc}"
+                    logger.exception("run failed")
         finally:
             bind(step=SHAPE.closing.name)
             # A second signal during cleanup must not abort the restore.

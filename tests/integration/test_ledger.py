@@ -39,13 +39,6 @@ def test_lock_holds_across_connections(pg_server_dsn: str, pg: psycopg.Connectio
         _open(other, "run-b")
 
 
-def test_abandon_releases_the_lock(pg: psycopg.Connection) -> None:
-    _open(pg, "dead")
-    assert ledger.abandon_run(pg, "dead")
-    assert not ledger.abandon_run(pg, "dead")
-    _open(pg, "next")
-
-
 def test_watermark_is_start_of_last_successful_full_run(pg: psycopg.Connection) -> None:
     """D2/D20: failed runs and partial reruns do not move the watermark."""
     assert ledger.last_watermark(pg) is None

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
+from visit_conflicts.errors import Refusal
 from visit_conflicts.step_api import Resources, StepResult
 from visit_conflicts.store import ledger
 from visit_conflicts.store.finalize import count_scope_groups, resolve_stale_pairs
 
 
-class FinalizeRefused(RuntimeError):
+class FinalizeRefused(Refusal):
     """Stale cleanup would run after a partial detection (D12)."""
 
 

@@ -24,6 +24,7 @@ import psycopg
 
 from visit_conflicts.config import Params, params_of_run
 from visit_conflicts.context import RunContext
+from visit_conflicts.errors import Refusal
 from visit_conflicts.observability import logger
 from visit_conflicts.ownership import RunOwner, gone_reason, opening_runs_serialised
 from visit_conflicts.pipeline import REPORTED_TABLES, selected_work_steps
@@ -37,7 +38,7 @@ from visit_conflicts.store.preflight import missing_tables, sync_identity_sequen
 PREFLIGHT = "preflight"
 
 
-class PreflightError(RuntimeError):
+class PreflightError(Refusal):
     """The run cannot start; the message says what to fix."""
 
 

@@ -7,10 +7,12 @@ import re
 import psycopg
 from psycopg import sql
 
+from visit_conflicts.errors import Refusal
+
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-class StoreError(RuntimeError):
+class StoreError(Refusal):
     """The PostgreSQL target is unusable; the message says what to fix."""
 
 

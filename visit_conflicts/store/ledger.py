@@ -18,6 +18,7 @@ from psycopg.types.json import Jsonb
 
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
+from visit_conflicts.errors import Refusal
 from visit_conflicts.sql_files import read_sql
 
 NOT_CHUNKED = -1
@@ -27,7 +28,7 @@ LEDGER_TABLES = ("pipeline_run", "pipeline_run_step")
 Outcome = Literal["succeeded", "failed", "cancelled", "abandoned"]
 
 
-class RunLockedError(RuntimeError):
+class RunLockedError(Refusal):
     """Another run is active; runs are refused, never queued (D20)."""
 
 
