@@ -217,3 +217,16 @@ def test_metadata_only_change_refreshes_the_columns_but_keeps_the_status(pg: psy
     assert row(pg, a, b)["StatusFlag"] == "U" and row(pg, a, b)["UpdatedDate"] == later
     again = w.write_batch([(*pair(a, b, miles=2.5), touched, "u9", touched, "u8")], now=later)
     assert (again.updated, again.refreshed, again.unchanged) == (0, 0, 1)
+
+
+def test_pair_with_a_text_too_long_for_its_column_is_skipped_and_counted(pg: psycopg.Connection) -> None:
+    """D23: a value PostgreSQL cannot store whole (here an SSN longer than varchar(20)) skips its pair and
+    is counted; the rest of the batch is written, nothing partial, and the run goes on."""
+    a, b, c, d = vid(), vid(), vid(), vid()
+    counts = writer(pg).write_batch([pair(a, b), pair(c, d, ssn="9" * 25), pair(d, c, ssn="9" * 25)], now=NOW)
+    assert (counts.inserted, counts.skipped_oversized_text, counts.unchanged) == (1, 2, 0)
+    assert pg.execute(
+        'SELECT count(*) FROM conflictvisitmaps WHERE "VisitID" IN (%s, %s)', (c, d)
+    ).fetchone() == (0,)
+    only_bad = writer(pg).write_batch([pair(c, d, ssn="9" * 25)], now=NOW)
+    assert (only_bad.pairs_read, only_bad.skipped_oversized_text, only_bad.inserted) == (1, 1, 0)

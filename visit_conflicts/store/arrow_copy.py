@@ -67,6 +67,36 @@ def column_types(conn: psycopg.Connection, relation: str, columns: Sequence[str]
     return {c: types[c] for c in columns}
 
 
+def varchar_lengths(conn: psycopg.Connection, relation: str, columns: Sequence[str]) -> dict[str, int]:
+    """The declared length of each `varchar(n)` column among `columns` of `relation` (D23: a longer value
+    cannot be stored)."""
+    rows = conn.execute(
+        """SELECT a.attname, a.atttypmod - 4 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+           WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+             AND t.typname = 'varchar' AND a.atttypmod > 4""",
+        (relation,),
+    ).fetchall()
+    wanted = set(columns)
+    return {name: int(n) for name, n in rows if name in wanted}
+
+
+def too_long(table: pa.Table, lengths: dict[str, int]) -> pa.Array | None:
+    """A boolean mask of the rows holding a text longer than its column allows, or None when none does
+    (PostgreSQL counts characters, as `utf8_length` does)."""
+    mask = None
+    for column, limit in lengths.items():
+        if column not in table.column_names:
+            continue
+        values = table.column(column)
+        if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
+            continue
+        over = pc.fill_null(pc.greater(pc.utf8_length(values), limit), False)
+        mask = over if mask is None else pc.or_(mask, over)
+    if mask is None or not pc.any(mask).as_py():
+        return None
+    return mask
+
+
 def _uuid_bytes(column: str, array: pa.Array) -> pa.Array:
     """uuid text (any form PostgreSQL accepts; canonical form vectorised) -> 16-byte values."""
     if array.type == pa.binary(16):

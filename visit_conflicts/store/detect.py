@@ -40,7 +40,7 @@ from psycopg import sql
 from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
 from visit_conflicts.prefetch import prefetch
 from visit_conflicts.sql_files import read_sql
-from visit_conflicts.store.arrow_copy import ArrowCopy, column_types
+from visit_conflicts.store.arrow_copy import ArrowCopy, column_types, too_long, varchar_lengths
 
 KEY_COLUMNS = ("VisitID", "ConVisitID")
 # D11 amended: differences in these alone refresh them without moving the status (a touched visit).
@@ -123,6 +123,7 @@ class MergeCounts:
     reopened: int = 0
     new_conflicts: int = 0
     duplicates_dropped: int = 0
+    skipped_oversized_text: int = 0  # D23: a text longer than its column allows
     extra: dict[str, int] = field(default_factory=dict)
 
     def _counters(self) -> list[str]:
@@ -151,6 +152,9 @@ class PreparedBatch:
 
     rows_read: int
     batch: pa.Table
+    # D23: pairs dropped because a text is longer than its column allows (a value that cannot be stored
+    # whole; no partial pair is written).
+    oversized: int = 0
 
 
 class PairWriter:
@@ -210,6 +214,7 @@ class PairWriter:
                 ).format(sql.Identifier(NEW_PAIRS))
             )
             cvm_types = column_types(self.conn, "conflictvisitmaps", (*self.columns, *INSERT_COLUMNS))
+            self._max_lengths = varchar_lengths(self.conn, "conflictvisitmaps", self.columns)
         written = {c: cvm_types[c] for c in self.columns}
         self._incoming = ArrowCopy(sql.Identifier(INCOMING), written)
         self._keys = ArrowCopy(
@@ -367,8 +372,13 @@ class PairWriter:
         n_rows = rows.num_rows if isinstance(rows, pa.Table | pa.RecordBatch) else len(rows)
         if n_rows == 0:
             return PreparedBatch(0, pa.table({c: pa.array([]) for c in self.columns}))
-        batch = self._first_of_each_key(self._incoming.convert(self._arrow_table(rows)))
-        return PreparedBatch(n_rows, batch)
+        batch = self._incoming.convert(self._arrow_table(rows))
+        oversized = too_long(batch, self._max_lengths)
+        dropped = 0
+        if oversized is not None:
+            dropped = int(pc.sum(oversized).as_py())
+            batch = batch.filter(pc.invert(oversized))
+        return PreparedBatch(n_rows, self._first_of_each_key(batch), dropped)
 
     def write_batch(self, rows: PairRows, *, now: datetime) -> MergeCounts:
         """Merge one batch (tuples in `columns` order, or an Arrow table/record batch with those columns)."""
@@ -393,7 +403,10 @@ class PairWriter:
         if prepared.rows_read == 0:
             return counts
         batch = prepared.batch
-        counts.duplicates_dropped = prepared.rows_read - batch.num_rows
+        counts.skipped_oversized_text = prepared.oversized
+        counts.duplicates_dropped = prepared.rows_read - prepared.oversized - batch.num_rows
+        if batch.num_rows == 0:
+            return counts
         keys = pa.table(
             {
                 "rn": pa.array(np.arange(batch.num_rows, dtype=np.int32)),
@@ -416,6 +429,7 @@ class PairWriter:
             cur.execute(self._seen_sql, {"run_id": self.run_id, "chunk": self.chunk})
         counts.unchanged = (
             counts.pairs_read
+            - counts.skipped_oversized_text
             - counts.duplicates_dropped
             - counts.updated
             - counts.refreshed
