@@ -228,5 +228,6 @@ def test_pair_with_a_text_too_long_for_its_column_is_skipped_and_counted(pg: psy
     assert pg.execute(
         'SELECT count(*) FROM conflictvisitmaps WHERE "VisitID" IN (%s, %s)', (c, d)
     ).fetchone() == (0,)
+    pg.commit()
     only_bad = writer(pg).write_batch([pair(c, d, ssn="9" * 25)], now=NOW)
     assert (only_bad.pairs_read, only_bad.skipped_oversized_text, only_bad.inserted) == (1, 1, 0)
