@@ -33,7 +33,7 @@ from tests.support.source_rows import (
 from visit_conflicts.columns import FLAG_COLUMNS, PAIR_COLUMNS
 from visit_conflicts.source.common import SourceQueryError, SourceScope, chunk_of
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.source.detect import SKIP_REASONS
+from visit_conflicts.source.detect import NOTE_PREFIX, NOTES, SKIP_REASONS
 from visit_conflicts.store.reference import ReferenceData, load_reference_data
 
 SSN = "123-45-6789"
@@ -526,14 +526,41 @@ def test_bad_rows_are_skipped_and_counted(conn: Any, src: SourceRows) -> None:
     src.flush()
     assert set(pair_map(detect_pairs(conn))) == {(good_a, good_b), (good_b, good_a)}
     counts = skipped(conn)
-    assert counts == {
+    assert {reason: n for reason, n in counts.items() if n} == {
         "invalid_visit_id": 2,
-        "invalid_provider_id": 0,
         "end_before_start": 2,
         "outside_window": 1,
-        "blank_ssn": 2,
+        "missing_caregiver": 1,
+        "blank_ssn": 1,
     }
-    assert set(counts) == set(SKIP_REASONS)
+    assert set(counts) == {*SKIP_REASONS, *(NOTE_PREFIX + n for n in NOTES)}
+
+
+def test_more_bad_input_is_skipped_or_ignored_and_counted(conn: Any, src: SourceRows) -> None:
+    """D23, the rest of the catalogue: a malformed SSN and an unknown provider skip the row; a second
+    row of the same visit id is dropped (D8 keeps one, the same pairs result); garbage GPS text is
+    ignored (D6, the next coordinate source is used) and an unknown bill value is kept as sent, both
+    counted as notes; none of it aborts the run or makes a partial pair."""
+    p1, p2, c1, c2 = two_agencies(src)
+    good_a = src.visit(provider=p1, caregiver=c1, call_out_gps="91.5,-200", call_in_gps="abc,def")
+    good_b = src.visit(provider=p2, caregiver=c2, Billed="maybe", **{"Bill Type": "Weekly"})
+    # The same visit as good_b, sent twice (identical rows).
+    src.visit(provider=p2, caregiver=c2, visit_id=good_b, Billed="maybe", **{"Bill Type": "Weekly"})
+    src.visit(provider=p1, caregiver=src.caregiver("12-345"))  # not 9 digits
+    src.visit(provider=src.new_id(), caregiver=c1)  # a provider the dimension does not know
+    src.flush()
+    pairs = pair_map(detect_pairs(conn))
+    assert set(pairs) == {(good_a, good_b), (good_b, good_a)}
+    assert pairs[(good_a, good_b)]["PLatitude"] is None  # both GPS texts ignored, no patient address
+    assert pairs[(good_a, good_b)]["ConRateType"] == "Weekly"
+    counts = skipped(conn)
+    assert {reason: n for reason, n in counts.items() if n} == {
+        "duplicate_visit_row": 1,
+        "invalid_ssn": 1,
+        "missing_provider": 1,
+        "note:unusable_gps": 1,
+        "note:unknown_bill_value": 1,
+    }
 
 
 def test_skip_counts_split_across_chunks(conn: Any, src: SourceRows) -> None:

@@ -31,9 +31,16 @@ SKIP_REASONS: tuple[str, ...] = (
     "invalid_visit_id",
     "invalid_provider_id",
     "end_before_start",
+    "duplicate_visit_row",
     "outside_window",
+    "missing_provider",
+    "missing_caregiver",
+    "invalid_ssn",
     "blank_ssn",
 )
+# Values of usable rows that detection ignores, counted as notes (the row is used; see the SQL).
+NOTES: tuple[str, ...] = ("unusable_gps", "unknown_bill_value")
+NOTE_PREFIX = "note:"
 
 _DETECT_SQL = "snowflake/detect/{}.sql"
 
@@ -76,14 +83,15 @@ def iter_pair_tables(sf_conn: Any, scope: SourceScope, ref: ReferenceData, batch
 def count_skipped_rows(
     sf_conn: Any, scope: SourceScope, ref: ReferenceData, *, session_ready: bool = False
 ) -> dict[str, int]:
-    """Unusable source rows of the scope per reason (D23); every reason of SKIP_REASONS is present.
+    """Unusable source rows of the scope per reason (D23), and ignored values per note (keys
+    `note:<name>`); every reason of SKIP_REASONS and every note of NOTES is present.
 
     `session_ready`: the caller has just read this scope's pairs with the same reference data on this
     connection, so its session tables (reference data, delta groups) are current and are not rebuilt.
     """
     if not session_ready:
         create_delta_groups(sf_conn, scope, ref)
-    counts = dict.fromkeys(SKIP_REASONS, 0)
+    counts = dict.fromkeys((*SKIP_REASONS, *(NOTE_PREFIX + n for n in NOTES)), 0)
     cur = sf_conn.cursor()
     try:
         cur.execute(read_sql(_DETECT_SQL.format("count_skipped_rows")), run_params(scope))

@@ -16,7 +16,7 @@ from visit_conflicts.columns import PAIR_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.source.common import SourceScope
-from visit_conflicts.source.detect import count_skipped_rows, iter_pair_tables
+from visit_conflicts.source.detect import NOTE_PREFIX, count_skipped_rows, iter_pair_tables
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store.detect import PairWriter, forget_seen_pairs
 from visit_conflicts.store.reference import load_reference_data
@@ -42,5 +42,12 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
         # The pairs were just read on this connection: its session tables serve the counts as well.
         skipped = count_skipped_rows(sf, scope, ref, session_ready=True)
     counts: dict[str, int] = total.as_dict()
-    counts.update({f"skipped_{reason}": n for reason, n in sorted(skipped.items())})
+    counts.update({_counter(reason): n for reason, n in sorted(skipped.items())})
     return StepResult(counts=counts)
+
+
+def _counter(reason: str) -> str:
+    """`skipped_<reason>` for a skipped row, `noted_<name>` for an ignored value of a used row."""
+    if reason.startswith(NOTE_PREFIX):
+        return "noted_" + reason.removeprefix(NOTE_PREFIX)
+    return f"skipped_{reason}"

@@ -1,4 +1,5 @@
--- The caregivers with a usable SSN (trimmed, not blank), one row per "Caregiver Id" (D8: the smallest
+-- The caregivers with a usable SSN (trimmed, not blank, 9 digits once dashes and spaces are set aside:
+-- anything else cannot be a person's SSN, D23), one row per "Caregiver Id" (D8: the smallest
 -- application id, then SSN, code, name, status). Included wherever a visit is resolved to its SSN (the
 -- delta groups, the skip counts, detection, InService), so all of them resolve a caregiver to the same
 -- person.
@@ -13,6 +14,7 @@ SELECT
     "Status" AS caregiver_status
 FROM DIMCAREGIVER
 WHERE TRIM("SSN") <> ''
+  AND REGEXP_LIKE(REPLACE(REPLACE(TRIM("SSN"), '-', ''), ' ', ''), '^[0-9]{9}$')
 QUALIFY ROW_NUMBER() OVER (
     PARTITION BY "Caregiver Id"
     ORDER BY "Application Caregiver Id" NULLS LAST, TRIM("SSN"), "Caregiver Code" NULLS LAST,

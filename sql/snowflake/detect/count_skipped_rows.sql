@@ -1,17 +1,37 @@
--- D23: source rows of the chunk's scope that cannot be used, counted per reason (one reason per row,
--- in this order). Rows of excluded SSNs or providers and of inactive/demo providers are out of scope,
--- not bad, and are not counted.
---   * rows of the chunk's delta groups (VC_DELTA_GROUP) that detection skips:
---     invalid_visit_id (visit id not a uuid, or application visit id not an integer), invalid_provider_id
---     (not a uuid), end_before_start (scheduled or actual end before its start);
+-- D23: source rows of the chunk's scope that cannot be used, counted per reason (one reason per row, in
+-- this order), and usable rows with a value detection had to ignore, counted per note. Rows of excluded
+-- SSNs or providers and of inactive/demo providers are out of scope, not bad, and are not counted.
+--   * rows of the chunk's delta groups (VC_DELTA_GROUP) that detection skips: invalid_visit_id (visit id
+--     not a uuid, or application visit id not an integer), invalid_provider_id (not a uuid),
+--     end_before_start (scheduled or actual end before its start), duplicate_visit_row (a second row of
+--     the same visit id: D8 keeps one);
+--   * notes on the rows it uses (reason 'note:<name>'): unusable_gps (a call-in or call-out GPS text that
+--     is there but does not give a latitude and longitude in range: it is ignored, D6),
+--     unknown_bill_value ("Billed" not 'yes'/'no' or "Bill Type" not Hourly/Daily/Visit: kept as sent, the
+--     billed-rate rule gives 0 as in legacy);
 --   * rows updated since the cutoff that form no group: outside_window (visit date NULL or outside the
---     window), blank_ssn (no caregiver row with a non-blank SSN). They belong to the chunk of their
---     SSN; rows without an SSN are counted by chunk 0 only.
+--     window), invalid_provider_id / missing_provider (the provider id is not in DIMPROVIDER: not a uuid,
+--     or unknown), missing_caregiver (the caregiver id is not in DIMCAREGIVER), invalid_ssn (an SSN that
+--     is not 9 digits), blank_ssn (blank or NULL). They belong to the chunk of their SSN; rows without
+--     an SSN are counted by chunk 0 only.
 WITH caregiver AS (
     -- @include snowflake/common/caregiver_rows.sql
 ),
+caregiver_any AS (
+    -- Every caregiver id of the dimension, with an SSN it carries, usable or not.
+    SELECT "Caregiver Id" AS caregiver_id, MAX(TRIM("SSN")) AS raw_ssn
+    FROM DIMCAREGIVER
+    GROUP BY "Caregiver Id"
+),
+provider_any AS (
+    -- Every provider id of the dimension, and whether any of its rows is active and not a demo.
+    SELECT "Provider Id" AS provider_id, MAX(IFF("Is Active" = TRUE AND "Is Demo" = FALSE, 1, 0)) AS in_scope
+    FROM DIMPROVIDER
+    GROUP BY "Provider Id"
+),
 group_row AS (
     SELECT
+        LOWER(cr."Visit Id") AS visit_key,
         CASE
             WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s), FALSE)
                 OR TRY_CAST(CAST(cr."Application Visit Id" AS VARCHAR) AS BIGINT) IS NULL
@@ -21,7 +41,27 @@ group_row AS (
             WHEN COALESCE(cr."Scheduled End Time" < cr."Scheduled Start Time", FALSE)
                 OR COALESCE(cr."Visit End Time" < cr."Visit Start Time", FALSE)
                 THEN 'end_before_start'
-        END AS reason
+        END AS reason,
+        -- @include snowflake/common/unusable_gps.sql
+            AS unusable_gps,
+        COALESCE(cr."Billed" NOT IN ('yes', 'no'), FALSE)
+            OR COALESCE(cr."Bill Type" NOT IN ('Hourly', 'Daily', 'Visit'), FALSE) AS unknown_bill_value,
+        -- The order detection's D8 keeps the first row of a visit id in (select_conflict_pairs.sql).
+        ROW_NUMBER() OVER (
+            PARTITION BY LOWER(cr."Visit Id"),
+                CASE
+                    WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s), FALSE)
+                        OR TRY_CAST(CAST(cr."Application Visit Id" AS VARCHAR) AS BIGINT) IS NULL
+                        OR NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
+                        OR COALESCE(cr."Scheduled End Time" < cr."Scheduled Start Time", FALSE)
+                        OR COALESCE(cr."Visit End Time" < cr."Visit Start Time", FALSE)
+                        THEN 0
+                    ELSE 1
+                END
+            ORDER BY cr."Visit Updated Timestamp" DESC NULLS LAST, cr."Application Visit Id" NULLS LAST,
+                cr."Provider Id", cr."Scheduled Start Time" NULLS LAST, cr."Scheduled End Time" NULLS LAST,
+                cr."Visit Start Time" NULLS LAST, cr."Visit End Time" NULLS LAST
+        ) AS copy_number
     FROM FACTVISITCALLPERFORMANCE_CR cr
     JOIN caregiver cg ON cg.caregiver_id = cr."Caregiver Id"
     JOIN VC_DELTA_GROUP dg ON dg.visit_date = CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) AND dg.ssn = cg.ssn
@@ -33,6 +73,14 @@ group_row AS (
           SELECT "Provider Id" FROM DIMPROVIDER WHERE "Is Active" = TRUE AND "Is Demo" = FALSE
       )
 ),
+group_reason AS (
+    SELECT COALESCE(reason, IFF(copy_number > 1, 'duplicate_visit_row', NULL)) AS reason
+    FROM group_row
+    UNION ALL
+    SELECT 'note:unusable_gps' FROM group_row WHERE reason IS NULL AND copy_number = 1 AND unusable_gps
+    UNION ALL
+    SELECT 'note:unknown_bill_value' FROM group_row WHERE reason IS NULL AND copy_number = 1 AND unknown_bill_value
+),
 ungrouped_delta_row AS (
     SELECT
         cg.ssn,
@@ -40,16 +88,22 @@ ungrouped_delta_row AS (
             WHEN cr."Visit Date" IS NULL
                 OR CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) NOT BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
                 THEN 'outside_window'
+            WHEN pa.provider_id IS NULL AND NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
+                THEN 'invalid_provider_id'
+            WHEN pa.provider_id IS NULL THEN 'missing_provider'
+            WHEN ca.caregiver_id IS NULL THEN 'missing_caregiver'
+            WHEN cg.ssn IS NULL AND COALESCE(ca.raw_ssn, '') <> '' THEN 'invalid_ssn'
             WHEN cg.ssn IS NULL THEN 'blank_ssn'
         END AS reason,
         MD5(cg.ssn) AS digest
     FROM FACTVISITCALLPERFORMANCE_CR cr
     LEFT JOIN caregiver cg ON cg.caregiver_id = cr."Caregiver Id"
+    LEFT JOIN caregiver_any ca ON ca.caregiver_id = cr."Caregiver Id"
+    LEFT JOIN provider_any pa ON pa.provider_id = cr."Provider Id"
     WHERE cr."Visit Updated Timestamp" >= CAST(%(cutoff)s AS TIMESTAMP_TZ)
-      AND LOWER(cr."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
-      AND cr."Provider Id" IN (
-          SELECT "Provider Id" FROM DIMPROVIDER WHERE "Is Active" = TRUE AND "Is Demo" = FALSE
-      )
+      AND LOWER(COALESCE(cr."Provider Id", '')) NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
+      -- Inactive and demo providers are out of scope, not bad; unknown ones are counted.
+      AND (pa.provider_id IS NULL OR pa.in_scope = 1)
       AND (cg.ssn IS NULL OR cg.ssn NOT IN (SELECT ssn FROM VC_EXCLUDED_SSN))
 ),
 chunk_ungrouped_row AS (
@@ -66,7 +120,7 @@ chunk_ungrouped_row AS (
 )
 SELECT reason, COUNT(*) AS row_count
 FROM (
-    SELECT reason FROM group_row WHERE reason IS NOT NULL
+    SELECT reason FROM group_reason WHERE reason IS NOT NULL
     UNION ALL
     SELECT reason FROM chunk_ungrouped_row
 ) skipped

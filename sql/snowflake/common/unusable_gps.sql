@@ -1,0 +1,21 @@
+-- Whether a visit row (alias cr) carries a call-out or call-in GPS text that is there (not NULL, '' or
+-- ',') but gives no latitude in [-90, 90] and longitude in [-180, 180] (D6: such a text is ignored).
+COALESCE(
+    (
+        TRIM(REPLACE(cr."Call Out GPS Coordinates", '"', '')) NOT IN ('', ',')
+        AND NOT COALESCE(
+            TRY_CAST(TRIM(SPLIT_PART(REPLACE(cr."Call Out GPS Coordinates", '"', ''), ',', 1)) AS DOUBLE) BETWEEN -90 AND 90
+            AND TRY_CAST(TRIM(SPLIT_PART(REPLACE(cr."Call Out GPS Coordinates", '"', ''), ',', 2)) AS DOUBLE) BETWEEN -180 AND 180,
+            FALSE
+        )
+    )
+    OR (
+        TRIM(REPLACE(cr."Call In GPS Coordinates", '"', '')) NOT IN ('', ',')
+        AND NOT COALESCE(
+            TRY_CAST(TRIM(SPLIT_PART(REPLACE(cr."Call In GPS Coordinates", '"', ''), ',', 1)) AS DOUBLE) BETWEEN -90 AND 90
+            AND TRY_CAST(TRIM(SPLIT_PART(REPLACE(cr."Call In GPS Coordinates", '"', ''), ',', 2)) AS DOUBLE) BETWEEN -180 AND 180,
+            FALSE
+        )
+    ),
+    FALSE
+)
