@@ -150,7 +150,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
         )
         return 0
     with connect(_pg_dsn(args), args.schema) as conn:
-        manifest = generate(Path(args.source_dir), conn, scale=args.scale, seed=args.seed, anchor=anchor)
+        manifest = generate(
+            Path(args.source_dir),
+            conn,
+            scale=args.scale,
+            seed=args.seed,
+            anchor=anchor,
+            bad_input=args.bad_input,
+        )
     elapsed = time.perf_counter() - started
     counts = manifest.counts
     visits = counts.get("FACTVISITCALLPERFORMANCE_CR", 0)
@@ -346,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead of regenerating, change a small fraction of visits (next day's delta)",
     )
     p.add_argument("--fraction", type=float, default=0.002, help="with --mutate: share of visits changed")
+    p.add_argument(
+        "--bad-input",
+        action="store_true",
+        help="also plant the bad-input catalogue: one group per kind of bad source data (D23), listed "
+        "with the counter it moves in manifest.json",
+    )
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser(

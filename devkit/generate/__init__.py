@@ -56,17 +56,19 @@ def generate(
     scale: float,
     seed: int,
     anchor: datetime,
+    bad_input: bool = False,
 ) -> Manifest:
     """Write the source tables at `source_dir` and the reference tables through `pg_conn`.
 
     `anchor` is the "now" of the intended first run (tz-aware; business time zone America/New_York): the
     visit window is [anchor date - 2 years, anchor date + 45 days] and the delta cutoff anchor - 36 h.
-    `pg_conn` must have the target schema on its search_path. Returns the manifest it wrote.
+    `pg_conn` must have the target schema on its search_path. With `bad_input`, the D23 bad-input
+    catalogue is planted too (`cases/bad_input.py`). Returns the manifest it wrote.
     """
     ctx = GenContext.create(seed=seed, scale=scale, anchor=anchor)
     started = time.perf_counter()
     world = build_world(ctx)
-    planted = plant_cases(ctx)
+    planted = plant_cases(ctx, bad_input=bad_input)
     plan = plan_visits(ctx, world)
     bulk: dict[str, int] = dict(world.stats)
     conn = connect_source(Path(source_dir))
@@ -148,6 +150,7 @@ def generate(
             "planted_counts": {table: len(rows) for table, rows in sorted(planted.rows.items())},
             "bulk": {**bulk, "designed_overlap_share_pct": designed_share},
             "cases": planted.cases,
+            "bad_input": planted.bad_input,
             "mutations": [],
         }
     )

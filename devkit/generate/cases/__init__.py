@@ -15,11 +15,13 @@ Rule 7 expectations carry the distance, speed, ETA and gap computed with the D7 
 Module map: `planter` (entities, ids, row builders, the common case shape) and one module per section of
 cases, each a `plant_*_cases(planter)` function: `time_rules` (rules 1-6 and boundaries), `window` (the
 visit window and D23 bad rows), `exclusions` (exclusion lists and agency filters), `cross_state`,
-`distance` (rule 7), `fanout` (D8), `inservice`, `deleted`.
+`distance` (rule 7), `fanout` (D8), `inservice`, `deleted`; and `bad_input`, the D23 catalogue planted on
+request.
 """
 
 from __future__ import annotations
 
+from devkit.generate.cases.bad_input import plant_bad_input
 from devkit.generate.cases.cross_state import plant_cross_state_cases
 from devkit.generate.cases.deleted import plant_deleted_cases
 from devkit.generate.cases.distance import plant_distance_cases
@@ -47,9 +49,12 @@ SECTIONS = (
 )
 
 
-def plant_cases(ctx: GenContext) -> Planted:
-    """Every planted case, with the rows of every source table they need and the exclusion lists."""
+def plant_cases(ctx: GenContext, *, bad_input: bool = False) -> Planted:
+    """Every planted case, with the rows of every source table they need and the exclusion lists; with
+    `bad_input`, the bad-input catalogue as well (drawn last, so nothing else changes)."""
     planter = Planter(ctx)
     for plant_section in SECTIONS:
         plant_section(planter)
+    if bad_input:
+        plant_bad_input(planter)
     return planter.out

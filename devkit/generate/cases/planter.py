@@ -121,6 +121,8 @@ class Planted:
     cases: dict[str, dict[str, Any]] = field(default_factory=dict)
     excluded_ssns: list[str] = field(default_factory=list)
     excluded_agencies: list[tuple[str, str, int]] = field(default_factory=list)
+    # The bad-input catalogue, when planted: one entry per kind with the counter it must move.
+    bad_input: list[dict[str, Any]] = field(default_factory=list)
 
     def tables(self) -> dict[str, pa.Table]:
         return {table: rows_table(table, rows) for table, rows in self.rows.items()}
@@ -208,10 +210,12 @@ class Planter:
         return self._instants[local]
 
     # ------------------------------------------------------------------------------------------- entities
-    def _provider(self, key: str, *, state: str | None, active: bool, demo: bool) -> Provider:
+    def _provider(
+        self, key: str, *, state: str | None, active: bool, demo: bool, name: str | None = None
+    ) -> Provider:
         app = self.next("provider", 99_000)
         provider = Provider(
-            key, self.uuid(), app, f"Planted Agency {key}", self.uuid(), self.next("office", 99_000)
+            key, self.uuid(), app, name or f"Planted Agency {key}", self.uuid(), self.next("office", 99_000)
         )
         self.out.rows["DIMPROVIDER"].append(
             {
@@ -379,8 +383,10 @@ class Planter:
         payer: str = "payer",
         service_id: str | None = None,
         user_id: str | None = None,
+        columns: dict[str, Any] | None = None,
     ) -> str:
-        """One CR row; returns its "Visit Id". Times are New York wall clock "HH:MM" on `day`."""
+        """One CR row; returns its "Visit Id". Times are New York wall clock "HH:MM" on `day`. `columns`
+        overrides source columns by name (bad input)."""
         provider = cg.provider
         patient = patient or self.patient(provider)
         visit_id = visit_id or self.uuid()
@@ -446,7 +452,7 @@ class Planter:
                 "Contract Id": self.inactive_contract_id,
                 "Application Contract Id": "99000001",
             }
-        self.out.rows["FACTVISITCALLPERFORMANCE_CR"].append(row)
+        self.out.rows["FACTVISITCALLPERFORMANCE_CR"].append(row | (columns or {}))
         return visit_id
 
     def delete(self, visit_id: str, *, updated: datetime) -> None:
