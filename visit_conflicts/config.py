@@ -26,6 +26,10 @@ from visit_conflicts.pipeline import STEP_NAMES
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+# A lower-case SQL identifier: schema and view names are refused unless they are one (never quoted blindly).
+_IDENTIFIER = r"^[a-z_][a-z0-9_]{0,62}$"
+
+
 class ConfigError(ValueError):
     """Bad configuration; `str()` names every offending key and the reason."""
 
@@ -66,7 +70,7 @@ class SourceParams(_Strict):
 
 
 class TargetParams(_Strict):
-    schema_name: str = Field(default="conflict_dev", alias="schema", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    schema_name: str = Field(default="conflict_dev", alias="schema", pattern=_IDENTIFIER)
     secret_name: str = "postgres"
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
@@ -99,7 +103,9 @@ class Params(_Strict):
     status_units: list[str] = Field(default_factory=list)
     status_scope: Literal["delta", "window"] = "delta"
     pg_cron_job_name: str = "refresh_mv_payer_conflicts_common"
-    materialized_view_name: str = "mv_payer_conflicts_common"
+    materialized_view_name: str = Field(
+        default="mv_payer_conflicts_common", pattern=r"^[a-z_][a-z0-9_]{0,62}$"
+    )
     required_tables: list[str] = Field(
         default_factory=lambda: [
             "conflicts",

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from visit_conflicts.config import ConfigError
+from visit_conflicts.environment import running_in_aws
 
 
 class SecretsProvider(Protocol):
@@ -74,8 +75,17 @@ def _env_name(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name).upper()
 
 
+# Where the container images keep the RDS certificate bundle (containers/Dockerfile).
+RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
+
+
 def postgres_dsn(secret: dict[str, Any]) -> str:
-    """Build a libpq DSN from a secret: either {"dsn": ...} or the RDS fields host/port/username/..."""
+    """Build a libpq DSN from a secret: either {"dsn": ...} or the RDS fields host/port/username/...
+
+    TLS: in AWS the default is `sslmode=verify-full` against the RDS certificate bundle of the image (the
+    server's name and certificate are checked); locally `prefer`. A secret may set `sslmode` and
+    `sslrootcert` itself.
+    """
     if "dsn" in secret:
         return str(secret["dsn"])
     missing = [k for k in ("host", "username", "password") if not secret.get(k)]
@@ -83,11 +93,15 @@ def postgres_dsn(secret: dict[str, Any]) -> str:
         raise ConfigError(f"postgres secret lacks {', '.join(missing)}")
     from psycopg.conninfo import make_conninfo
 
+    in_aws = running_in_aws()
+    tls: dict[str, str] = {"sslmode": str(secret.get("sslmode", "verify-full" if in_aws else "prefer"))}
+    if tls["sslmode"] in ("verify-ca", "verify-full"):
+        tls["sslrootcert"] = str(secret.get("sslrootcert", os.environ.get("VC_PG_CA_BUNDLE", RDS_CA_BUNDLE)))
     return make_conninfo(
         host=secret["host"],
         port=str(secret.get("port", 5432)),
         user=secret["username"],
         password=secret["password"],
         dbname=secret.get("dbname", "conflict_management"),
-        sslmode=secret.get("sslmode", "require"),
+        **tls,
     )
