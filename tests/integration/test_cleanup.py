@@ -142,3 +142,62 @@ def test_maintenance_is_scoped_to_tables_the_run_wrote(
         "payer_provider_reminders": False,
     }
     assert set(outcome.report["tables"]) >= {"conflictvisitmaps", "conflicts"}
+
+
+@pytest.mark.pgcron
+def test_cron_job_is_restored_after_a_failed_run(
+    res: Resources, pg: psycopg.Connection, cron_job: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """D18/D19: a step fails after preflight disabled the job; cleanup still restores it to exactly the
+    state preflight recorded (active)."""
+    from visit_conflicts.pipeline import STEP_BY_NAME
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("injected failure in detect")
+
+    step = STEP_BY_NAME["detect"]
+    original = type(step).function
+    monkeypatch.setattr(
+        type(step), "function", lambda self: boom if self.name == "detect" else original(self)
+    )
+    outcome = run(res, Params(pg_cron_job_name=cron_job, chunks=1), tmp_path)
+    assert outcome.status == "failed" and "injected failure in detect" in (outcome.error or "")
+    assert outcome.report["pg_cron"]["status"] == "disabled"
+    assert job_active(pg, cron_job)
+
+
+def test_report_email_through_ses_carries_the_report(
+    res: Resources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """D22: with email enabled, SES sends the report: its subject says the status and the environment,
+    and its HTML body is exactly the run's HTML report (moto's SES records the HTML part of what was
+    sent)."""
+    from moto import mock_aws
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from visit_conflicts.report import render_html, render_text
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    email = {
+        "enabled": True,
+        "region": "us-east-1",
+        "sender": "pipeline@example.org",
+        "recipients": ["ops@example.org"],
+    }
+    with mock_aws():
+        import boto3
+
+        boto3.client("ses", region_name="us-east-1").verify_email_identity(
+            EmailAddress="pipeline@example.org"
+        )
+        outcome = run(res, Params.model_validate({"chunks": 1, "email": email}), tmp_path)
+        sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    assert outcome.ok, outcome.text
+    assert len(sent) == 1
+    message = sent[0]
+    assert message.destinations["ToAddresses"] == ["ops@example.org"]
+    assert message.subject == f"Conflict Management Pipeline - SUCCEEDED - {outcome.report['environment']}"
+    assert message.body == render_html(outcome.report)
+    assert outcome.text == render_text(outcome.report)

@@ -70,3 +70,45 @@ def test_finalize_refuses_after_failed_or_missing_chunk(
     with pytest.raises(finalize_step.FinalizeRefused, match=r"chunk 1: failed, chunk 2: missing"):
         _finalize(pg_server_dsn, schema, "run-f", 3, {0: "succeeded", 1: "failed"})
     assert row(pg, a, b)["StatusFlag"] == "N"
+
+
+@pytest.mark.parametrize(
+    ("status", "resolves"), [("N", True), ("U", True), ("W", False), ("I", False), ("D", False), ("R", False)]
+)
+def test_stale_cleanup_resolves_n_and_u_only(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str, status: str, resolves: bool
+) -> None:
+    """D12: an in-scope pair the run did not produce becomes 'R' when it is 'N' or 'U'; 'W', 'I', 'D'
+    and 'R' are left exactly as they were."""
+    a, b = vid(), vid()
+    writer(pg, run_id="old").write_batch([pair(a, b)], now=NOW)
+    pg.execute('UPDATE conflictvisitmaps SET "StatusFlag" = %s', (status,))
+    pg.commit()
+    before = row(pg, a, b)
+    _scope(pg, "run-s")
+    result = _finalize(pg_server_dsn, schema, "run-s", 1, {0: "succeeded"})
+    after = row(pg, a, b)
+    assert result.counts["resolved"] == (1 if resolves else 0)
+    if resolves:
+        assert after["StatusFlag"] == "R" and after["ResolveDate"] is not None
+    else:
+        assert {k: v for k, v in after.items() if k != "xmin"} == {
+            k: v for k, v in before.items() if k != "xmin"
+        }
+        assert after["xmin"] == before["xmin"]  # not even rewritten
+
+
+def test_stale_cleanup_keeps_an_existing_resolve_date(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str
+) -> None:
+    """D12: ResolveDate = COALESCE(ResolveDate, now): a stale 'U' pair that already carries a resolve date
+    keeps it."""
+    a, b = vid(), vid()
+    writer(pg, run_id="old").write_batch([pair(a, b)], now=NOW)
+    earlier = datetime(2026, 10, 1, 8, 30)
+    pg.execute("""UPDATE conflictvisitmaps SET "StatusFlag" = 'U', "ResolveDate" = %s""", (earlier,))
+    pg.commit()
+    _scope(pg, "run-k")
+    _finalize(pg_server_dsn, schema, "run-k", 1, {0: "succeeded"})
+    after = row(pg, a, b)
+    assert after["StatusFlag"] == "R" and after["ResolveDate"] == earlier

@@ -66,3 +66,24 @@ def test_preflight_moves_identity_sequences_past_existing_ids(pg: psycopg.Connec
     ).fetchone()
     assert row == (501,)
     assert sync_identity_sequences(pg, schema) == {}
+
+
+def test_cutoff_is_the_last_successful_runs_start_when_runs_are_far_apart(
+    res: Resources, pg: psycopg.Connection, tmp_path: Path
+) -> None:
+    """D2 end to end: two runs 72 h apart with lookback_hours 36. The second run's cutoff, as the ledger
+    records it, is the first run's start (the watermark), not now - 36 h: nothing changed in between is
+    lost."""
+    from datetime import timedelta
+
+    from visit_conflicts.local_runner import run_pipeline
+
+    params = Params(chunks=1, lookback_hours=36)
+    first = run(res, params, tmp_path)
+    assert first.ok, first.text
+    second = run_pipeline(res, params, now=NOW + timedelta(hours=72), report_dir=tmp_path)
+    assert second.ok, second.text
+    recorded = ledger.get_run(pg, second.run_id)
+    assert recorded is not None
+    assert recorded["watermark"] == NOW and recorded["cutoff"] == NOW
+    assert second.report["cutoff"] == NOW.isoformat()
