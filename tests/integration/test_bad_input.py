@@ -29,7 +29,8 @@ def _generate_and_run(dsn: str, tmp: Path, *, bad_input: bool) -> tuple[RunOutco
         manifest = generate(tmp / "source", conn, scale=SCALE, seed=23, anchor=NOW, bad_input=bad_input)
         conn.commit()
         res = Resources(pg_dsn=dsn, schema=schema, source_dir=tmp / "source")
-        outcome = run_pipeline(res, Params(chunks=2, workers=1, target={"schema": schema}), now=NOW)
+        params = Params.model_validate({"chunks": 2, "workers": 1, "target": {"schema": schema}})
+        outcome = run_pipeline(res, params, now=NOW)
         pairs = {
             (str(v), str(c)): status
             for v, c, status in conn.execute(

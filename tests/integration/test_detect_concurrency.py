@@ -29,7 +29,9 @@ def _run(dsn: str, tmp: Path, chunks: int) -> dict[str, Any]:
             generate(tmp / "source", conn, scale=0.001, seed=31, anchor=NOW)
             conn.commit()
         res = Resources(pg_dsn=dsn, schema=schema, source_dir=tmp / "source")
-        params = Params(chunks=chunks, workers=chunks, batch_size=50, target={"schema": schema})
+        params = Params.model_validate(
+            {"chunks": chunks, "workers": chunks, "batch_size": 50, "target": {"schema": schema}}
+        )
         outcome = run_pipeline(res, params, now=NOW)
         with psycopg.connect(dsn) as conn:
             content = table_content(conn, schema)

@@ -543,9 +543,10 @@ def test_more_bad_input_is_skipped_or_ignored_and_counted(conn: Any, src: Source
     counted as notes; none of it aborts the run or makes a partial pair."""
     p1, p2, c1, c2 = two_agencies(src)
     good_a = src.visit(provider=p1, caregiver=c1, call_out_gps="91.5,-200", call_in_gps="abc,def")
-    good_b = src.visit(provider=p2, caregiver=c2, Billed="maybe", **{"Bill Type": "Weekly"})
+    unknown_bill: dict[str, Any] = {"Billed": "maybe", "Bill Type": "Weekly"}
+    good_b = src.visit(provider=p2, caregiver=c2, **unknown_bill)
     # The same visit as good_b, sent twice (identical rows).
-    src.visit(provider=p2, caregiver=c2, visit_id=good_b, Billed="maybe", **{"Bill Type": "Weekly"})
+    src.visit(provider=p2, caregiver=c2, visit_id=good_b, **unknown_bill)
     src.visit(provider=p1, caregiver=src.caregiver("12-345"))  # not 9 digits
     src.visit(provider=src.new_id(), caregiver=c1)  # a provider the dimension does not know
     src.flush()
