@@ -89,9 +89,14 @@ def test_run_of_a_dead_process_is_taken_over_and_cleaned_up(
 def test_run_whose_process_holds_its_lock_is_never_taken_over(
     res: Resources, pg: psycopg.Connection, pg_server_dsn: str, schema: str, tmp_path: Path
 ) -> None:
-    """A live run (its process holds the run lock) refuses the next run, which touches nothing."""
+    """A live run (its process, on another host, holds the run lock) refuses the next run, which touches
+    nothing: the lock alone proves it alive."""
+    elsewhere = RunOwner(
+        kind="local", host="another-host", pid=1, process_start="1", lock_key=run_lock_key(schema, "live-run")
+    )
     with holding_run_lock(pg_server_dsn, schema, "live-run"):
-        _open_run(pg, "live-run", local_owner(schema, "live-run"), Params(chunks=1))
+        _open_run(pg, "live-run", elsewhere, Params(chunks=1))
+        assert gone_reason(pg, elsewhere) is None
         outcome = run(res, Params(chunks=1), tmp_path)
     assert outcome.status == "failed" and outcome.report["took_over"] is None
     assert "live-run" in (outcome.error or "") and "refused" in (outcome.error or "")
@@ -147,6 +152,29 @@ def test_two_runs_racing_to_take_over_never_both_open(
     assert ledger.get_run(pg, "dead-run")["status"] == "abandoned"  # type: ignore[index]
     assert ledger.active_run(pg)["run_id"] == opened[0]  # type: ignore[index]
     assert not job_active(pg, cron_job)  # disabled by the winner's preflight, and it stays so
+
+
+def test_deciding_a_takeover_and_opening_the_run_hold_the_ledger_lock(
+    res: Resources, pg: psycopg.Connection, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs never both take over: preflight decides the takeover and opens its run while holding the
+    schema's ledger lock, which no other session can take meanwhile."""
+    from visit_conflicts.ownership import ledger_lock_key
+    from visit_conflicts.steps import preflight
+
+    seen: list[bool] = []
+    original = preflight.take_over_dead_run
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        with psycopg.connect(res.pg_dsn, autocommit=True) as other:
+            row = other.execute("SELECT pg_try_advisory_lock(%s)", (ledger_lock_key(schema),)).fetchone()
+            seen.append(bool(row and row[0]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(preflight, "take_over_dead_run", spy)
+    params = Params(chunks=1)
+    run_step(res, RunContext.create(params, now=NOW, run_id="locked-open"), params, SHAPE.opening.name)
+    assert seen == [False]
 
 
 def test_aws_execution_that_ended_is_gone_and_a_running_one_is_not(pg: psycopg.Connection) -> None:
