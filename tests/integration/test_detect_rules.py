@@ -7,7 +7,7 @@ detection produces. Docstrings cite the decision (DECISIONS.md) or the rule (leg
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -632,6 +632,93 @@ def test_output_columns_and_value_types(conn: Any, src: SourceRows) -> None:
     for always_null in ("PName", "PAddressState", "PZipCode", "AgencyContact", "ConAgencyContact"):
         assert row[always_null] is None
     assert set(row[c] for c in FLAG_COLUMNS) <= {"Y", "N"}
+
+
+def _tz(hours: int) -> timezone:
+    return timezone(timedelta(hours=hours))
+
+
+def test_dst_days_give_business_wall_clock_times_and_dates(conn: Any, src: SourceRows) -> None:
+    """D1 (business time zone) on both DST days, for TIMESTAMP_TZ input with UTC and New York offsets:
+    times become New York wall-clock times and "Visit Date" the New York date, whatever the session
+    zone (the SQL converts an explicit TIMESTAMP_TZ, so Snowflake and the emulation agree).
+    Spring forward (2024-03-10, 02:00 EST -> 03:00 EDT) and fall back (2024-11-03, 01:00-02:00 twice)."""
+    p1, p2, c1, c2 = two_agencies(src)
+    utc = _tz(0)
+    spring, fall = date(2024, 3, 10), date(2024, 11, 3)
+    cases = {
+        # 06:30Z-07:30Z = 01:30 EST - 03:30 EDT; 07:00Z-08:00Z = 03:00 - 04:00 EDT.
+        "spring_a": (
+            p1,
+            c1,
+            datetime(2024, 3, 10, 5, tzinfo=utc),
+            datetime(2024, 3, 10, 6, 30, tzinfo=utc),
+            datetime(2024, 3, 10, 7, 30, tzinfo=utc),
+        ),
+        "spring_b": (
+            p2,
+            c2,
+            datetime(2024, 3, 10, 5, tzinfo=utc),
+            datetime(2024, 3, 10, 3, 0, tzinfo=_tz(-4)),
+            datetime(2024, 3, 10, 8, 0, tzinfo=utc),
+        ),
+        # 05:10Z-06:20Z = 01:10 EDT - 01:20 EST (the second 1 AM); 06:05Z-06:50Z = 01:05 - 01:50 EST.
+        "fall_a": (
+            p1,
+            c1,
+            datetime(2024, 11, 3, 4, tzinfo=utc),
+            datetime(2024, 11, 3, 1, 10, tzinfo=_tz(-4)),
+            datetime(2024, 11, 3, 6, 20, tzinfo=utc),
+        ),
+        "fall_b": (
+            p2,
+            c2,
+            datetime(2024, 11, 3, 4, tzinfo=utc),
+            datetime(2024, 11, 3, 6, 5, tzinfo=utc),
+            datetime(2024, 11, 3, 1, 50, tzinfo=_tz(-5)),
+        ),
+        # "Visit Date" instants just before New York midnight: 23:30 of the day before.
+        "eve_spring_a": (p1, c1, datetime(2024, 3, 10, 4, 30, tzinfo=utc), None, None),
+        "eve_spring_b": (p2, c2, datetime(2024, 3, 10, 4, 30, tzinfo=utc), None, None),
+        "eve_fall_a": (p1, c1, datetime(2024, 11, 3, 3, 30, tzinfo=utc), None, None),
+        "eve_fall_b": (p2, c2, datetime(2024, 11, 3, 3, 30, tzinfo=utc), None, None),
+    }
+    ids = {}
+    for name, (provider, caregiver, visit_date, start, end) in cases.items():
+        day = fall if "fall" in name else spring
+        ids[name] = src.visit(
+            provider=provider,
+            caregiver=caregiver,
+            visit_date=day,
+            sch=(at(9, day=day), at(13, day=day)),
+            actual=(start, end),
+            **{"Visit Date": visit_date},
+        )
+    src.flush()
+    pairs = pair_map(detect_pairs(conn))
+    spring_pair = pairs[(ids["spring_a"], ids["spring_b"])]
+    assert spring_pair["VisitDate"] == spring
+    assert (spring_pair["VisitStartTime"], spring_pair["VisitEndTime"]) == (
+        at(1, 30, spring),
+        at(3, 30, spring),
+    )
+    assert (spring_pair["ConVisitStartTime"], spring_pair["ConVisitEndTime"]) == (
+        at(3, 0, spring),
+        at(4, 0, spring),
+    )
+    fall_pair = pairs[(ids["fall_a"], ids["fall_b"])]
+    assert fall_pair["VisitDate"] == fall
+    assert (fall_pair["VisitStartTime"], fall_pair["VisitEndTime"]) == (at(1, 10, fall), at(1, 20, fall))
+    assert (fall_pair["ConVisitStartTime"], fall_pair["ConVisitEndTime"]) == (at(1, 5, fall), at(1, 50, fall))
+    assert (
+        spring_pair["VisitTimeOverAnotherVisitTimeFlag"]
+        == fall_pair["VisitTimeOverAnotherVisitTimeFlag"]
+        == "Y"
+    )
+    # Unstarted visits with equal schedules pair on the New York date of their "Visit Date".
+    assert pairs[(ids["eve_spring_a"], ids["eve_spring_b"])]["VisitDate"] == date(2024, 3, 9)
+    assert pairs[(ids["eve_fall_a"], ids["eve_fall_b"])]["VisitDate"] == date(2024, 11, 2)
+    assert (ids["spring_a"], ids["eve_spring_b"]) not in pairs  # another date, another group
 
 
 def test_scope_rejects_bad_parameters() -> None:

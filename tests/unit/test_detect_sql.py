@@ -64,6 +64,7 @@ def test_source_sql_reads_no_clock_and_binds_known_parameters() -> None:
     """D1: no statement decides scope from the clock; every value is a bound parameter the modules
     supply, and no stray '%' can break client-side (pyformat) binding."""
     known = {"window_start", "window_end", "cutoff", "chunk", "chunks", "time_zone", "values"}
+    known |= {"visit_date_floor", "visit_date_ceiling"}
     known |= {"band_rank", "lo", "hi", "mph", "is_last", "extra_distance_per", "uuid_pattern"}
     known |= {"whole_window"}
     for name, text in _statements().items():

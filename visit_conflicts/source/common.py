@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -96,13 +96,27 @@ def run_params(scope: SourceScope) -> dict[str, Any]:
     return {
         "window_start": scope.window_start.isoformat(),
         "window_end": scope.window_end.isoformat(),
-        # ISO text with an explicit offset: parsed the same way by Snowflake and DuckDB.
-        "cutoff": cutoff.strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00",
+        "cutoff": timestamp_tz_text(cutoff),
+        # The raw "Visit Date" range that lets Snowflake prune before the business date decides: UTC
+        # midnights one day outside the window. Every zone is within 14 hours of UTC, so the range holds
+        # the whole window in any business zone; as instants with an offset they need no session zone.
+        "visit_date_floor": timestamp_tz_text(_utc_midnight(scope.window_start - timedelta(days=1))),
+        "visit_date_ceiling": timestamp_tz_text(_utc_midnight(scope.window_end + timedelta(days=2))),
         "chunk": scope.chunk,
         "chunks": scope.chunks,
         "time_zone": scope.time_zone,
         "uuid_pattern": UUID_PATTERN,
     }
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def timestamp_tz_text(instant: datetime) -> str:
+    """An instant as TIMESTAMP_TZ text with an explicit UTC offset: parsed the same way by Snowflake and
+    by the emulation, and independent of the session time zone."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00"
 
 
 def check_paramstyle(sf_conn: Any) -> None:

@@ -6,7 +6,8 @@
 -- names) with its dimension rows (office, provider- and payer-side patient and primary GPS address,
 -- payer, contract, service code, last updating user; D8: one row per dimension id), the D6 GPS
 -- priority, and the cross-state sides of detection.md 4 (p_final_state, pa_final_state).
--- Expects the bound parameter time_zone (D1).
+-- Expects the bound parameter time_zone (D1). Source times become wall-clock values in that zone through
+-- CONVERT_TIMEZONE of an explicit CAST(... AS TIMESTAMP_TZ) (why: detect/select_conflict_pairs.sql).
 scope_patient_id AS (
     SELECT provider_patient_id AS patient_id FROM scope_visit
     UNION
@@ -170,13 +171,13 @@ base_visit AS (
         sv.provider_name AS "ProviderName",
         sv.visit_id AS "VisitID",
         TRY_CAST(CAST(sv.app_visit_id AS VARCHAR) AS BIGINT) AS "AppVisitID",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_date) AS DATE) AS "VisitDate",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.sch_start) AS TIMESTAMP_NTZ) AS "SchStartTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.sch_end) AS TIMESTAMP_NTZ) AS "SchEndTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_start) AS TIMESTAMP_NTZ) AS "VisitStartTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_end) AS TIMESTAMP_NTZ) AS "VisitEndTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.call_in_time) AS TIMESTAMP_NTZ) AS "EVVStartTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.call_out_time) AS TIMESTAMP_NTZ) AS "EVVEndTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.visit_date AS TIMESTAMP_TZ)) AS DATE) AS "VisitDate",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.sch_start AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "SchStartTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.sch_end AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "SchEndTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.visit_start AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "VisitStartTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.visit_end AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "VisitEndTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.call_in_time AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "EVVStartTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.call_out_time AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "EVVEndTime",
         IFF(REGEXP_LIKE(sv.caregiver_id, %(uuid_pattern)s), LOWER(sv.caregiver_id), NULL) AS "CaregiverID",
         TRY_CAST(CAST(sv.app_caregiver_id AS VARCHAR) AS BIGINT) AS "AppCaregiverID",
         sv.caregiver_code AS "AideCode",
@@ -206,7 +207,7 @@ base_visit AS (
         TRY_CAST(CAST(sv.app_payer_id AS VARCHAR) AS BIGINT) AS "AppPayerID",
         COALESCE(sv.payer_name, sv.contract_name) AS "Contract",
         sv.payer_state AS "PayerState",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.invoice_date) AS TIMESTAMP_NTZ) AS "BilledDate",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.invoice_date AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "BilledDate",
         CAST(sv.billed_hours AS DOUBLE) AS "BilledHours",
         sv.billed AS "Billed",
         CAST(sv.billed_rate AS DOUBLE) AS "BilledRate",
@@ -222,7 +223,7 @@ base_visit AS (
         sv.call_out_device_type AS "EVVType",
         sv.phone_number AS "AgencyPhone",
         sv.user_fullname AS "LastUpdatedBy",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_updated) AS TIMESTAMP_NTZ) AS "LastUpdatedDate",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.visit_updated AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "LastUpdatedDate",
         CASE
             WHEN CAST(sv.app_payer_id AS VARCHAR) = '0' AND CAST(sv.app_contract_id AS VARCHAR) <> '0' THEN 'Internal'
             WHEN CAST(sv.app_payer_id AS VARCHAR) <> '0' AND CAST(sv.app_contract_id AS VARCHAR) <> '0' THEN 'UPR'

@@ -24,10 +24,10 @@ group_row AS (
         END AS reason
     FROM FACTVISITCALLPERFORMANCE_CR cr
     JOIN caregiver cg ON cg.caregiver_id = cr."Caregiver Id"
-    JOIN VC_DELTA_GROUP dg ON dg.visit_date = CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) AND dg.ssn = cg.ssn
-    WHERE cr."Visit Date" >= DATEADD(day, -1, CAST(%(window_start)s AS DATE))
-      AND cr."Visit Date" < DATEADD(day, 2, CAST(%(window_end)s AS DATE))
-      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
+    JOIN VC_DELTA_GROUP dg ON dg.visit_date = CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) AND dg.ssn = cg.ssn
+    WHERE cr."Visit Date" >= CAST(%(visit_date_floor)s AS TIMESTAMP_TZ)
+      AND cr."Visit Date" < CAST(%(visit_date_ceiling)s AS TIMESTAMP_TZ)
+      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
       AND LOWER(cr."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
       AND cr."Provider Id" IN (
           SELECT "Provider Id" FROM DIMPROVIDER WHERE "Is Active" = TRUE AND "Is Demo" = FALSE
@@ -38,7 +38,7 @@ ungrouped_delta_row AS (
         cg.ssn,
         CASE
             WHEN cr."Visit Date" IS NULL
-                OR CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) NOT BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
+                OR CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) NOT BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
                 THEN 'outside_window'
             WHEN cg.ssn IS NULL THEN 'blank_ssn'
         END AS reason,

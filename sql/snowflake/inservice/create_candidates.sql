@@ -12,12 +12,12 @@ WITH timed_visit AS (
     SELECT
         cr.*,
         cg.ssn,
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Start Time") AS TIMESTAMP_NTZ) AS visit_start,
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit End Time") AS TIMESTAMP_NTZ) AS visit_end
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Start Time" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS visit_start,
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit End Time" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS visit_end
     FROM FACTVISITCALLPERFORMANCE_CR cr
     JOIN VC_INSERVICE_CAREGIVER cg ON cg.caregiver_id = cr."Caregiver Id"
     JOIN VC_INSERVICE_SCOPE_SSN s ON s.ssn = cg.ssn
-    WHERE CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE)
+    WHERE CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE)
           BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
       AND cr."Is Missed" = FALSE
       AND cr."Visit Start Time" IS NOT NULL

@@ -23,8 +23,8 @@ event AS (
         MD5(CONCAT('I', CAST(e."Application Caregiver Inservice Id" AS VARCHAR))) AS visit_id,
         e."Application Caregiver Inservice Id" AS app_event_id,
         e."Office Id" AS office_id,
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice start date") AS TIMESTAMP_NTZ) AS start_at,
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice end date") AS TIMESTAMP_NTZ) AS end_at,
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice start date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS start_at,
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice end date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS end_at,
         cg.*,
         p.*
     FROM FACTCAREGIVERINSERVICE e
@@ -35,7 +35,7 @@ event AS (
       AND e."Inservice start date" IS NOT NULL
       AND e."Inservice end date" IS NOT NULL
       AND e."Inservice end date" >= e."Inservice start date"
-      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice start date") AS DATE)
+      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice start date" AS TIMESTAMP_TZ)) AS DATE)
           BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
       AND REGEXP_LIKE(e."Provider Id", %(uuid_pattern)s)
       AND LOWER(e."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)

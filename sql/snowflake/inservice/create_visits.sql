@@ -21,8 +21,8 @@ WITH eligible_visit AS (
             AND LOWER(own."Provider Id") = LOWER(tv."Provider Id")
             AND own."Inservice start date" IS NOT NULL
             AND own."Inservice end date" IS NOT NULL
-            AND tv.visit_start <= CAST(CONVERT_TIMEZONE(%(time_zone)s, own."Inservice end date") AS TIMESTAMP_NTZ)
-            AND tv.visit_end >= CAST(CONVERT_TIMEZONE(%(time_zone)s, own."Inservice start date") AS TIMESTAMP_NTZ)
+            AND tv.visit_start <= CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(own."Inservice end date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ)
+            AND tv.visit_end >= CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(own."Inservice start date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ)
       )
     QUALIFY ROW_NUMBER() OVER (
         PARTITION BY LOWER(tv."Visit Id")
