@@ -43,7 +43,7 @@ WITH event_row AS (
 )
 SELECT 'event' AS side, reason, COUNT(*) AS row_count FROM event_row WHERE reason IS NOT NULL GROUP BY reason
 UNION ALL
-SELECT 'visit' AS side, skip_reason, COUNT(*) AS row_count
+SELECT 'visit' AS side, skip_reason AS reason, COUNT(*) AS row_count
 FROM VC_INSERVICE_CANDIDATE
 WHERE skip_reason IS NOT NULL
 GROUP BY skip_reason

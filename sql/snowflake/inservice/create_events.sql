@@ -25,8 +25,19 @@ event AS (
         e."Office Id" AS office_id,
         CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice start date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS start_at,
         CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice end date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS end_at,
-        cg.*,
-        p.*
+        cg.caregiver_id,
+        cg.app_caregiver_id,
+        cg.ssn,
+        cg.caregiver_code,
+        cg.caregiver_fullname,
+        cg.caregiver_firstname,
+        cg.caregiver_lastname,
+        cg.caregiver_status,
+        p.provider_id,
+        p.app_provider_id,
+        p.provider_name,
+        p.phone_number,
+        p.federal_tax_number
     FROM FACTCAREGIVERINSERVICE e
     JOIN VC_INSERVICE_CAREGIVER cg ON cg.caregiver_id = e."Caregiver Id"
     JOIN VC_INSERVICE_SCOPE_SSN s ON s.ssn = cg.ssn
