@@ -290,6 +290,9 @@ def test_rule7_band_edges_are_half_open_and_eta_must_exceed_gap(
         ("95.0,-74.0", "40.1,-74.0", (40.1, -74.0)),  # latitude out of range -> call-in
         ("40.1,-190.0", None, (41.0, -74.5)),  # longitude out of range -> patient address
         (",", "", (41.0, -74.5)),  # missing GPS -> patient address
+        # Texts only the emulation's TRY_CAST would read (digit groups, exponent): missing on both
+        # engines, as the SQL accepts plain decimal notation only.
+        ("4_0.1,-74.0", "1e1,-74.0", (41.0, -74.5)),
     ],
 )
 def test_gps_coordinates_priority_and_parsing(
@@ -534,6 +537,25 @@ def test_bad_rows_are_skipped_and_counted(conn: Any, src: SourceRows) -> None:
         "blank_ssn": 2,
     }
     assert set(counts) == set(SKIP_REASONS)
+
+
+def test_application_ids_are_digits_on_both_engines(conn: Any, src: SourceRows) -> None:
+    """D23 with the engines agreeing: an application id is the trimmed text of at most 18 digits.
+    TRY_CAST alone reads '0x1F' and '1_000' on the emulation but not on Snowflake, and 20 digits on
+    Snowflake but not on the emulation; the SQL tests the digits first, so such a visit id is skipped
+    (invalid_visit_id) and such an attribute id is NULL on both."""
+    p1, p2, c1, c2 = two_agencies(src)
+    hex_provider_id: dict[str, Any] = {"Application Provider Id": "0x1F", "Application Visit Id": " 12 "}
+    good_a = src.visit(provider=p1, caregiver=c1, **hex_provider_id)
+    good_b = src.visit(provider=p2, caregiver=c2, **{"Application Provider Id": "99999999999999999999"})
+    for bad in ("0x1F", "1_000", "+7", "12.0", "99999999999999999999"):
+        src.visit(provider=p2, caregiver=c2, updated=OLD, **{"Application Visit Id": bad})
+    src.flush()
+    pairs = pair_map(detect_pairs(conn))
+    assert set(pairs) == {(good_a, good_b), (good_b, good_a)}
+    row = pairs[(good_a, good_b)]
+    assert (row["AppVisitID"], row["AppProviderID"], row["ConAppProviderID"]) == (12, None, None)
+    assert skipped(conn)["invalid_visit_id"] == 5
 
 
 def test_skip_counts_split_across_chunks(conn: Any, src: SourceRows) -> None:

@@ -66,7 +66,7 @@ def test_source_sql_reads_no_clock_and_binds_known_parameters() -> None:
     known = {"window_start", "window_end", "cutoff", "chunk", "chunks", "time_zone", "values"}
     known |= {"visit_date_floor", "visit_date_ceiling"}
     known |= {"band_rank", "lo", "hi", "mph", "is_last", "extra_distance_per", "uuid_pattern"}
-    known |= {"whole_window"}
+    known |= {"whole_window", "app_id_pattern", "decimal_pattern"}
     for name, text in _statements().items():
         code = re.sub(r"--[^\n]*", "", text)  # comments may name what the legacy did
         assert not re.search(r"GETDATE|CURRENT_TIMESTAMP|CURRENT_DATE|SYSDATE|\bNOW\(", code, re.I), name

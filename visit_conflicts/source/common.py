@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from visit_conflicts.sql_files import UUID_PATTERN, read_sql
+from visit_conflicts.sql_files import APP_ID_PATTERN, DECIMAL_PATTERN, UUID_PATTERN, read_sql
 
 if TYPE_CHECKING:
     from visit_conflicts.config import Params
@@ -106,6 +106,8 @@ def run_params(scope: SourceScope) -> dict[str, Any]:
         "chunks": scope.chunks,
         "time_zone": scope.time_zone,
         "uuid_pattern": UUID_PATTERN,
+        "app_id_pattern": APP_ID_PATTERN,
+        "decimal_pattern": DECIMAL_PATTERN,
     }
 
 

@@ -14,7 +14,7 @@ group_row AS (
     SELECT
         CASE
             WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s), FALSE)
-                OR TRY_CAST(CAST(cr."Application Visit Id" AS VARCHAR) AS BIGINT) IS NULL
+                OR NOT COALESCE(REGEXP_LIKE(TRIM(CAST(cr."Application Visit Id" AS VARCHAR)), %(app_id_pattern)s), FALSE)
                 THEN 'invalid_visit_id'
             WHEN NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
                 THEN 'invalid_provider_id'

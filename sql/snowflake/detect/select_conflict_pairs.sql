@@ -37,7 +37,7 @@ scope_visit AS (
       AND CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
       AND LOWER(cr."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
       AND REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s)
-      AND TRY_CAST(CAST(cr."Application Visit Id" AS VARCHAR) AS BIGINT) IS NOT NULL
+      AND REGEXP_LIKE(TRIM(CAST(cr."Application Visit Id" AS VARCHAR)), %(app_id_pattern)s)
       AND REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s)
       AND NOT COALESCE(cr."Scheduled End Time" < cr."Scheduled Start Time", FALSE)
       AND NOT COALESCE(cr."Visit End Time" < cr."Visit Start Time", FALSE)

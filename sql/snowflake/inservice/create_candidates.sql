@@ -40,7 +40,7 @@ SELECT
         WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s), FALSE)
             THEN 'invalid_visit_id'
         WHEN NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
-            OR TRY_CAST(CAST(cr."Application Provider Id" AS VARCHAR) AS BIGINT) IS NULL
+            OR NOT COALESCE(REGEXP_LIKE(TRIM(CAST(cr."Application Provider Id" AS VARCHAR)), %(app_id_pattern)s), FALSE)
             THEN 'invalid_provider_id'
         WHEN cr.visit_end < cr.visit_start THEN 'end_before_start'
     END AS skip_reason
