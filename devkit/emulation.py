@@ -86,7 +86,8 @@ class _ArrowResultBatch:
     def rowcount(self) -> int:
         return int(self._batch.rowcount)
 
-    def to_arrow(self) -> Any:
+    def to_arrow(self, connection: Any = None, force_microsecond_precision: bool = False) -> Any:
+        """The batch as an Arrow table (the connector's signature; DuckDB timestamps are already us)."""
         import pyarrow as pa
 
         return pa.Table.from_batches([self._batch._batch])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -224,6 +224,83 @@ def rebatch(row_lists: Iterable[list[tuple[Any, ...]]], batch_size: int) -> Iter
             pending = pending[batch_size:]
     if pending:
         yield pending
+
+
+# The Arrow type each pair column travels in from the source, by its conflictvisitmaps type; the writer
+# converts to the exact column type afterwards (store/arrow_copy.py). int2/int4 travel as float64: every
+# value of theirs is exact in a double, and the SQL may send a fraction that the writer rounds as
+# PostgreSQL's assignment would (ETATravelMinutes is rounded to 2 decimals).
+_PAIR_WIRE_TYPES: dict[str, str] = {
+    "uuid": "string",
+    "varchar": "string",
+    "bpchar": "string",
+    "text": "string",
+    "int2": "float64",
+    "int4": "float64",
+    "int8": "int64",
+    "float4": "float64",
+    "float8": "float64",
+    "bool": "bool",
+    "date": "date32",
+    "timestamp": "timestamp_us",
+    "timestamptz": "timestamp_us_utc",
+}
+
+
+def pair_arrow_schema(cvm_types: Mapping[str, str]) -> Any:
+    """The one Arrow schema every batch of a pair stream is cast to before batches are joined: the
+    pair columns (in the order of `cvm_types`, column -> conflictvisitmaps type name) with a fixed type
+    each. The real connector does not give one schema per result: it sizes NUMBER(38,0) columns per
+    result chunk (int8 .. int64, or decimal) and, without force_microsecond_precision, picks ns or us
+    timestamps per chunk; `pa.concat_tables` refuses tables whose schemas differ."""
+    import pyarrow as pa
+
+    arrow = {
+        "string": pa.string(),
+        "float64": pa.float64(),
+        "int64": pa.int64(),
+        "bool": pa.bool_(),
+        "date32": pa.date32(),
+        "timestamp_us": pa.timestamp("us"),
+        "timestamp_us_utc": pa.timestamp("us", tz="UTC"),
+    }
+    fields = []
+    for column, pg_type in cvm_types.items():
+        wire = _PAIR_WIRE_TYPES.get(pg_type)
+        if wire is None:
+            raise SourceQueryError(
+                f"pair column {column}: conflictvisitmaps type {pg_type} has no source type; "
+                "add it to source/common.py _PAIR_WIRE_TYPES"
+            )
+        fields.append(pa.field(column, arrow[wire]))
+    return pa.schema(fields)
+
+
+def conform_table(table: Any, schema: Any) -> Any:
+    """`table` cast to `schema` (same column names, in order): integers widened, decimals to int64
+    (scale 0) or float64, timestamps to microseconds (dropping sub-microsecond digits, as the
+    connector's force_microsecond_precision does), all-NULL columns typed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.column_names != schema.names:
+        differ = sorted(set(table.column_names) ^ set(schema.names))
+        raise SourceQueryError(
+            f"the pair query returned columns that differ from the pair columns: {differ or 'order'}; "
+            "check sql/snowflake/common/pair_columns.sql and the session's QUOTED_IDENTIFIERS_IGNORE_CASE"
+        )
+    if table.schema.equals(schema):
+        return table
+    arrays = []
+    for field, column in zip(schema, table.columns, strict=True):
+        if column.type == field.type:
+            arrays.append(column)
+        elif pa.types.is_null(column.type):
+            arrays.append(pa.nulls(len(column), field.type))
+        else:
+            lossy = pa.types.is_timestamp(column.type) and pa.types.is_timestamp(field.type)
+            arrays.append(pc.cast(column, field.type, safe=not lossy))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def as_date(value: Any) -> date:

@@ -259,6 +259,11 @@ class PairWriter:
             set_list=sql.SQL(",\n    ").join(set_terms),
         )
 
+    @property
+    def column_types(self) -> dict[str, str]:
+        """conflictvisitmaps type name of each written column, in the writer's column order."""
+        return dict(self._incoming.types)
+
     # -- conversion ------------------------------------------------------------------------------------
 
     def _arrow_table(self, rows: PairRows) -> pa.Table:
