@@ -547,9 +547,11 @@ def test_application_ids_are_digits_on_both_engines(conn: Any, src: SourceRows) 
     p1, p2, c1, c2 = two_agencies(src)
     hex_provider_id: dict[str, Any] = {"Application Provider Id": "0x1F", "Application Visit Id": " 12 "}
     good_a = src.visit(provider=p1, caregiver=c1, **hex_provider_id)
-    good_b = src.visit(provider=p2, caregiver=c2, **{"Application Provider Id": "99999999999999999999"})
+    long_provider_id: dict[str, Any] = {"Application Provider Id": "99999999999999999999"}
+    good_b = src.visit(provider=p2, caregiver=c2, **long_provider_id)
     for bad in ("0x1F", "1_000", "+7", "12.0", "99999999999999999999"):
-        src.visit(provider=p2, caregiver=c2, updated=OLD, **{"Application Visit Id": bad})
+        bad_visit_id: dict[str, Any] = {"Application Visit Id": bad}
+        src.visit(provider=p2, caregiver=c2, updated=OLD, **bad_visit_id)
     src.flush()
     pairs = pair_map(detect_pairs(conn))
     assert set(pairs) == {(good_a, good_b), (good_b, good_a)}
@@ -708,13 +710,14 @@ def test_dst_days_give_business_wall_clock_times_and_dates(conn: Any, src: Sourc
     ids = {}
     for name, (provider, caregiver, visit_date, start, end) in cases.items():
         day = fall if "fall" in name else spring
+        visit_date_column: dict[str, Any] = {"Visit Date": visit_date}
         ids[name] = src.visit(
             provider=provider,
             caregiver=caregiver,
             visit_date=day,
             sch=(at(9, day=day), at(13, day=day)),
             actual=(start, end),
-            **{"Visit Date": visit_date},
+            **visit_date_column,
         )
     src.flush()
     pairs = pair_map(detect_pairs(conn))
