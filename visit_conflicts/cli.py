@@ -314,6 +314,9 @@ def cmd_source(args: argparse.Namespace) -> int:
         )
     finally:
         conn.close()
+    report.facts["reference_data"] = (
+        "the target's" if args.target else "built-in (no exclusions, the legacy fixture's speed bands)"
+    )
     print(report.text())
     if args.json:
         Path(args.json).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")

@@ -4,6 +4,7 @@ real account is reached only by operators; docs/source-check.md)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -94,20 +95,45 @@ def test_source_check_passes_on_the_emulation_and_joins_result_chunks(
     assert "conflictvisitmaps types" in next(f.detail for f in report.findings if f.subject == "detect pairs")
 
 
+@pytest.mark.parametrize("target", [False, True], ids=["built-in reference", "target"])
 def test_source_check_command_reports_and_exits(
-    conn: Any, source_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    conn: Any,
+    source_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    pg_server_dsn: str,
+    schema: str,
+    target: bool,
 ) -> None:
     """`visit-conflicts source check --source-dir`: the report on stdout and as JSON, exit code 0 when
-    every check passed (without a target, the pair query's result metadata gives the pair schema)."""
+    every check passed. With --target the pair schema comes from the target's conflictvisitmaps types
+    and the reference data from its tables (read only); without, from the pair query's result
+    metadata and the built-in reference data."""
     _busy_day(conn)
     out = tmp_path / "check.json"
     argv = ["source", "check", "--source-dir", str(source_dir), "--day", DAY.isoformat()]
     argv += ["--since", CUTOFF.isoformat(), "--chunks", "1", "--json", str(out)]
+    if target:
+        argv += ["--target", "--pg-dsn", pg_server_dsn, "--schema", schema]
     assert cli.main(argv) == 0
     assert "source check on emulation: PASSED" in capsys.readouterr().out
     data = json.loads(out.read_text())
     assert data["ok"] and data["facts"]["pairs"] == AGENCIES * (AGENCIES - 1)
-    assert any("result metadata" in f["detail"] for f in data["findings"])
+    pairs = next(f["detail"] for f in data["findings"] if f["subject"] == "detect pairs")
+    assert ("conflictvisitmaps types" if target else "result metadata") in pairs
+    assert data["facts"]["reference_data"].startswith("the target's" if target else "built-in")
+
+
+def test_source_check_without_credentials_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It runs only when credentials are given: without them (and without --source-dir), exit 2 with
+    what to set, before any connection."""
+    for key in [k for k in os.environ if k.startswith(("VC_SECRET_SNOWFLAKE", "VC_SNOWFLAKE_"))]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(Path(__file__).parent)  # no .env here
+    assert cli.main(["source", "check", "--env", "local"]) == 2
+    assert "runs only when Snowflake credentials are given" in capsys.readouterr().err
 
 
 def test_source_check_fails_on_a_schema_difference(conn: Any) -> None:

@@ -398,7 +398,7 @@ def run_source_check(
     (as the detect step uses them); without them, the pair query's result metadata stands in."""
     from visit_conflicts.context import RunContext
     from visit_conflicts.source import detect, plan, preflight, staging, status
-    from visit_conflicts.source.common import SourceScope, pair_arrow_schema, run_params
+    from visit_conflicts.source.common import SourceQueryError, SourceScope, pair_arrow_schema, run_params
     from visit_conflicts.source.connection import set_session_time_zone
     from visit_conflicts.source.inservice import InServiceScope, InServiceSource
     from visit_conflicts.source.schema import SOURCE_TABLES, source_columns
@@ -484,6 +484,12 @@ def run_source_check(
             finally:
                 describe.close()
             source = "the pair query's result metadata"
+        absent = [c for c in PAIR_COLUMNS if c not in types]
+        if absent:
+            raise SourceQueryError(
+                f"the pair columns {absent[:3]}... are not among the pair query's columns; check "
+                "sql/snowflake/common/pair_columns.sql and the session's QUOTED_IDENTIFIERS_IGNORE_CASE"
+            )
         schema = pair_arrow_schema({c: types[c] for c in PAIR_COLUMNS})
         before = len(log.result_chunks)
         tables = list(detect.iter_pair_tables(conn, scope, ref, batch_size, schema))
