@@ -22,8 +22,15 @@ import snowflake.connector
 from visit_conflicts.source.connection import SOURCE_DATABASE, SOURCE_SCHEMA, SourceError
 from visit_conflicts.source.schema import SOURCE_TABLES, source_ddl
 
-# Statements the emulation cannot run but that are harmless to skip (session tagging only).
-_NOP_REGEXES = [r"^\s*ALTER\s+SESSION\s+SET\s+QUERY_TAG"]
+# Statements the emulation cannot run but that are harmless to skip: session tagging, and the session
+# time zone when it is UTC (fakesnow runs DuckDB with TimeZone = 'UTC' for every connection, so setting
+# UTC changes nothing; any other zone is refused, as the emulation could not honour it). Leading
+# comment lines (the .sql files open with some) are allowed before the verb.
+_COMMENTS = r"^(?:\s*--[^\n]*\n)*"
+_NOP_REGEXES = [
+    _COMMENTS + r"\s*ALTER\s+SESSION\s+SET\s+QUERY_TAG",
+    _COMMENTS + r"\s*ALTER\s+SESSION\s+SET\s+TIMEZONE\s*=\s*'UTC'\s*;?\s*$",
+]
 
 _lock = threading.Lock()
 _patched_dir: Path | None = None
@@ -79,7 +86,8 @@ class _ArrowResultBatch:
     def rowcount(self) -> int:
         return int(self._batch.rowcount)
 
-    def to_arrow(self) -> Any:
+    def to_arrow(self, connection: Any = None, force_microsecond_precision: bool = False) -> Any:
+        """The batch as an Arrow table (the connector's signature; DuckDB timestamps are already us)."""
         import pyarrow as pa
 
         return pa.Table.from_batches([self._batch._batch])

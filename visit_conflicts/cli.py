@@ -1,7 +1,8 @@
 """Command line: `python -m visit_conflicts` or `visit-conflicts`.
 
 Commands (stable contract, see ARCHITECTURE.md): `local up|down`, `db migrate`, `generate`, `run`,
-`report`; plus `unlock` to release the lock of a run whose process died.
+`report`; plus `unlock` to release the lock of a run whose process died, and `source check`, the smoke
+test of the Snowflake SQL on a real account (docs/source-check.md).
 
 The PostgreSQL DSN comes from `--pg-dsn`, else `VC_PG_DSN`, else the local stack started by
 `local up`. Exit codes: 0 success, 1 the run failed or was cancelled, 2 bad usage or configuration.
@@ -283,6 +284,93 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_source(args: argparse.Namespace) -> int:
+    from visit_conflicts.config import load_params
+    from visit_conflicts.environment import environment_name
+    from visit_conflicts.source.check import (
+        DEFAULT_REFERENCE,
+        default_cutoff,
+        default_day,
+        run_source_check,
+    )
+    from visit_conflicts.source.connection import connect_source
+
+    params = load_params(args.env or environment_name(), {})
+    zone = params.business_timezone
+    day = args.day or default_day(zone)
+    cutoff = args.since or default_cutoff(day, zone)
+    chunks = args.chunks or params.chunks
+    if not 0 <= args.chunk < chunks:
+        raise UsageError(f"--chunk {args.chunk} is outside 0..{chunks - 1} (--chunks {chunks})")
+    source_dir = Path(args.source_dir) if args.source_dir else None
+    if source_dir is not None:
+        if not (source_dir / "ANALYTICS.db").exists():
+            raise UsageError(f"--source-dir {source_dir} holds no Snowflake emulation (ANALYTICS.db)")
+        engine = "emulation"
+        credentials = None
+    else:
+        from visit_conflicts.adapters import secrets_provider
+
+        engine = "snowflake"
+        try:
+            credentials = secrets_provider().get(params.source.secret_name)
+        except Exception as exc:
+            raise UsageError(
+                f"the source check runs only when Snowflake credentials are given ({exc}); "
+                "or pass --source-dir to check the emulation"
+            ) from None
+    ref, cvm_types = DEFAULT_REFERENCE, None
+    if args.target:
+        ref, cvm_types = _target_reference(args, params)
+    conn = connect_source(
+        source_dir,
+        database=params.source.database,
+        schema=params.source.schema_name,
+        credentials=credentials,
+    )
+    try:
+        report = run_source_check(
+            conn,
+            engine=engine,
+            day=day,
+            time_zone=zone,
+            cutoff=cutoff,
+            chunks=chunks,
+            chunk=args.chunk,
+            batch_size=args.batch_size,
+            ref=ref,
+            cvm_types=cvm_types,
+            progress=lambda message: print(f"... {message}", file=sys.stderr),
+        )
+    finally:
+        conn.close()
+    report.facts["reference_data"] = (
+        "the target's" if args.target else "built-in (no exclusions, the legacy fixture's speed bands)"
+    )
+    print(report.text())
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.as_dict(), indent=2, default=str) + "\n")
+    return 0 if report.ok else 1
+
+
+def _target_reference(args: argparse.Namespace, params: Any) -> tuple[Any, dict[str, str]]:
+    """Reference data and the pair columns' conflictvisitmaps types from the target (read only)."""
+    from visit_conflicts.columns import PAIR_COLUMNS
+    from visit_conflicts.store.arrow_copy import column_types
+    from visit_conflicts.store.db import connect
+    from visit_conflicts.store.reference import load_reference_data
+
+    dsn = getattr(args, "pg_dsn", None) or os.environ.get("VC_PG_DSN")
+    if not dsn:
+        from visit_conflicts.adapters import secrets_provider
+        from visit_conflicts.secrets import postgres_dsn
+
+        dsn = postgres_dsn(secrets_provider().get(params.target.secret_name))
+    schema = args.schema or params.target.schema_name
+    with connect(dsn, schema, autocommit=True) as conn:
+        return load_reference_data(conn), column_types(conn, "conflictvisitmaps", PAIR_COLUMNS)
+
+
 # -- parser --------------------------------------------------------------------------------------------
 
 
@@ -290,6 +378,26 @@ def _add_pg(p: argparse.ArgumentParser, *, schema: bool = True) -> None:
     p.add_argument("--pg-dsn", help="PostgreSQL DSN (default: $VC_PG_DSN, else the local stack)")
     if schema:
         p.add_argument("--schema", default="conflict_dev", help="target schema (default conflict_dev)")
+
+
+SOURCE_CHECK_HELP = """\
+Smoke test of the pipeline's Snowflake SQL on a real account, before the first deployment and after
+any change to sql/snowflake/ (docs/source-check.md). It runs only when Snowflake credentials are given
+(locally VC_SECRET_SNOWFLAKE or VC_SNOWFLAKE_* variables, in AWS the environment's snowflake secret),
+or against the emulation with --source-dir. It reads only; its temp tables live in its own session.
+
+On one day (--day) and one chunk (--chunk of --chunks), in one session, it:
+  1. describes every source view (DESCRIBE VIEW, else DESCRIBE TABLE) and compares names and types
+     with sql/snowflake/schema/ (a missing column or another type fails);
+  2. runs every statement of the pipeline in pipeline order, through the steps' own functions,
+     including detect's pair stream with a small batch size so that several result chunks are joined;
+  3. runs the compatibility probes (sql/snowflake/check/probe_*.sql) and compares the answers with
+     the emulation's recorded ones (or Snowflake's documented ones where the two are known to differ).
+
+Exit code 0 when everything passed, 1 when a check failed (the report says which), 2 on bad usage.
+In AWS: a one-off run of the Fargate image with the command
+  python -m visit_conflicts source check --env <environment> --target
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -393,6 +501,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="force progress bars")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "source",
+        help="`source check`: smoke test of the Snowflake SQL on a real account (or the emulation)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=SOURCE_CHECK_HELP,
+    )
+    p.add_argument("action", choices=["check"])
+    p.add_argument(
+        "--source-dir", default=None, help="check the Snowflake emulation in DIR instead of real Snowflake"
+    )
+    p.add_argument(
+        "--env",
+        default=None,
+        help="environment config file config/<env>.toml (default: $VC_ENVIRONMENT or local)",
+    )
+    p.add_argument(
+        "--day", type=_date, default=None, help="the visit date checked (default: yesterday, business zone)"
+    )
+    p.add_argument(
+        "--since",
+        type=_timestamp,
+        default=None,
+        help="delta cutoff (ISO with offset; default: a week before --day)",
+    )
+    p.add_argument(
+        "--chunks", type=int, default=None, help="chunk count (default: the environment's `chunks`)"
+    )
+    p.add_argument("--chunk", type=int, default=0, help="the chunk checked (default 0)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=997,
+        help="pair batch size, small so batches straddle result chunks (default 997)",
+    )
+    p.add_argument(
+        "--target",
+        action="store_true",
+        help="read reference data and conflictvisitmaps column types from the target PostgreSQL "
+        "(--pg-dsn, $VC_PG_DSN, else the environment's postgres secret); read only",
+    )
+    p.add_argument("--pg-dsn", help="with --target: the PostgreSQL DSN")
+    p.add_argument(
+        "--schema", default=None, help="with --target: the target schema (default: the environment's)"
+    )
+    p.add_argument("--json", default=None, help="also write the report as JSON to this file")
+    p.set_defaults(func=cmd_source)
 
     p = sub.add_parser(
         "report",

@@ -17,6 +17,16 @@ from visit_conflicts import paths
 # validates ids: PostgreSQL's `~` and Snowflake's REGEXP_LIKE (a full match there; the anchors make the
 # two engines agree).
 UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+# A usable application id: the trimmed text of an integer of at most 18 digits (it fits int8 everywhere),
+# bound as %(app_id_pattern)s and tested before every TRY_CAST(... AS BIGINT) of an id. TRY_CAST alone
+# gives different answers on the two engines: the emulation reads hex ('0x1F'), digit groups ('1_000'),
+# exponents and fractions that Snowflake rejects or rounds, and Snowflake's BIGINT (NUMBER(38,0)) holds
+# 19- and 20-digit values the emulation's does not. PostgreSQL's staging applies the same rule.
+APP_ID_PATTERN = "^[0-9]{1,18}$"
+# A usable GPS coordinate text (D6): plain decimal notation, bound as %(decimal_pattern)s and tested
+# before TRY_CAST(... AS DOUBLE), which on the emulation also reads digit groups ('4_0.7') that Snowflake
+# rejects.
+DECIMAL_PATTERN = "^[+-]?[0-9]+([.][0-9]+)?$"
 
 _INCLUDE = re.compile(r"^[ \t]*-- @include[ \t]+(\S+)[ \t]*$", re.MULTILINE)
 

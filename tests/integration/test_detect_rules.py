@@ -7,7 +7,7 @@ detection produces. Docstrings cite the decision (DECISIONS.md) or the rule (leg
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +290,9 @@ def test_rule7_band_edges_are_half_open_and_eta_must_exceed_gap(
         ("95.0,-74.0", "40.1,-74.0", (40.1, -74.0)),  # latitude out of range -> call-in
         ("40.1,-190.0", None, (41.0, -74.5)),  # longitude out of range -> patient address
         (",", "", (41.0, -74.5)),  # missing GPS -> patient address
+        # Texts only the emulation's TRY_CAST would read (digit groups, exponent): missing on both
+        # engines, as the SQL accepts plain decimal notation only.
+        ("4_0.1,-74.0", "1e1,-74.0", (41.0, -74.5)),
     ],
 )
 def test_gps_coordinates_priority_and_parsing(
@@ -564,6 +567,27 @@ def test_more_bad_input_is_skipped_or_ignored_and_counted(conn: Any, src: Source
     }
 
 
+def test_application_ids_are_digits_on_both_engines(conn: Any, src: SourceRows) -> None:
+    """D23 with the engines agreeing: an application id is the trimmed text of at most 18 digits.
+    TRY_CAST alone reads '0x1F' and '1_000' on the emulation but not on Snowflake, and 20 digits on
+    Snowflake but not on the emulation; the SQL tests the digits first, so such a visit id is skipped
+    (invalid_visit_id) and such an attribute id is NULL on both."""
+    p1, p2, c1, c2 = two_agencies(src)
+    hex_provider_id: dict[str, Any] = {"Application Provider Id": "0x1F", "Application Visit Id": " 12 "}
+    good_a = src.visit(provider=p1, caregiver=c1, **hex_provider_id)
+    long_provider_id: dict[str, Any] = {"Application Provider Id": "99999999999999999999"}
+    good_b = src.visit(provider=p2, caregiver=c2, **long_provider_id)
+    for bad in ("0x1F", "1_000", "+7", "12.0", "99999999999999999999"):
+        bad_visit_id: dict[str, Any] = {"Application Visit Id": bad}
+        src.visit(provider=p2, caregiver=c2, updated=OLD, **bad_visit_id)
+    src.flush()
+    pairs = pair_map(detect_pairs(conn))
+    assert set(pairs) == {(good_a, good_b), (good_b, good_a)}
+    row = pairs[(good_a, good_b)]
+    assert (row["AppVisitID"], row["AppProviderID"], row["ConAppProviderID"]) == (12, None, None)
+    assert skipped(conn)["invalid_visit_id"] == 5
+
+
 def test_skip_counts_split_across_chunks(conn: Any, src: SourceRows) -> None:
     """D23 per chunk: a skipped row is counted by exactly one chunk (its SSN's chunk; rows without an
     SSN by chunk 0), so the chunks' counts add up to the whole scope's."""
@@ -660,6 +684,94 @@ def test_output_columns_and_value_types(conn: Any, src: SourceRows) -> None:
     for always_null in ("PName", "PAddressState", "PZipCode", "AgencyContact", "ConAgencyContact"):
         assert row[always_null] is None
     assert set(row[c] for c in FLAG_COLUMNS) <= {"Y", "N"}
+
+
+def _tz(hours: int) -> timezone:
+    return timezone(timedelta(hours=hours))
+
+
+def test_dst_days_give_business_wall_clock_times_and_dates(conn: Any, src: SourceRows) -> None:
+    """D1 (business time zone) on both DST days, for TIMESTAMP_TZ input with UTC and New York offsets:
+    times become New York wall-clock times and "Visit Date" the New York date, whatever the session
+    zone (the SQL converts an explicit TIMESTAMP_TZ, so Snowflake and the emulation agree).
+    Spring forward (2024-03-10, 02:00 EST -> 03:00 EDT) and fall back (2024-11-03, 01:00-02:00 twice)."""
+    p1, p2, c1, c2 = two_agencies(src)
+    utc = _tz(0)
+    spring, fall = date(2024, 3, 10), date(2024, 11, 3)
+    cases = {
+        # 06:30Z-07:30Z = 01:30 EST - 03:30 EDT; 07:00Z-08:00Z = 03:00 - 04:00 EDT.
+        "spring_a": (
+            p1,
+            c1,
+            datetime(2024, 3, 10, 5, tzinfo=utc),
+            datetime(2024, 3, 10, 6, 30, tzinfo=utc),
+            datetime(2024, 3, 10, 7, 30, tzinfo=utc),
+        ),
+        "spring_b": (
+            p2,
+            c2,
+            datetime(2024, 3, 10, 5, tzinfo=utc),
+            datetime(2024, 3, 10, 3, 0, tzinfo=_tz(-4)),
+            datetime(2024, 3, 10, 8, 0, tzinfo=utc),
+        ),
+        # 05:10Z-06:20Z = 01:10 EDT - 01:20 EST (the second 1 AM); 06:05Z-06:50Z = 01:05 - 01:50 EST.
+        "fall_a": (
+            p1,
+            c1,
+            datetime(2024, 11, 3, 4, tzinfo=utc),
+            datetime(2024, 11, 3, 1, 10, tzinfo=_tz(-4)),
+            datetime(2024, 11, 3, 6, 20, tzinfo=utc),
+        ),
+        "fall_b": (
+            p2,
+            c2,
+            datetime(2024, 11, 3, 4, tzinfo=utc),
+            datetime(2024, 11, 3, 6, 5, tzinfo=utc),
+            datetime(2024, 11, 3, 1, 50, tzinfo=_tz(-5)),
+        ),
+        # "Visit Date" instants just before New York midnight: 23:30 of the day before.
+        "eve_spring_a": (p1, c1, datetime(2024, 3, 10, 4, 30, tzinfo=utc), None, None),
+        "eve_spring_b": (p2, c2, datetime(2024, 3, 10, 4, 30, tzinfo=utc), None, None),
+        "eve_fall_a": (p1, c1, datetime(2024, 11, 3, 3, 30, tzinfo=utc), None, None),
+        "eve_fall_b": (p2, c2, datetime(2024, 11, 3, 3, 30, tzinfo=utc), None, None),
+    }
+    ids = {}
+    for name, (provider, caregiver, visit_date, start, end) in cases.items():
+        day = fall if "fall" in name else spring
+        visit_date_column: dict[str, Any] = {"Visit Date": visit_date}
+        ids[name] = src.visit(
+            provider=provider,
+            caregiver=caregiver,
+            visit_date=day,
+            sch=(at(9, day=day), at(13, day=day)),
+            actual=(start, end),
+            **visit_date_column,
+        )
+    src.flush()
+    pairs = pair_map(detect_pairs(conn))
+    spring_pair = pairs[(ids["spring_a"], ids["spring_b"])]
+    assert spring_pair["VisitDate"] == spring
+    assert (spring_pair["VisitStartTime"], spring_pair["VisitEndTime"]) == (
+        at(1, 30, spring),
+        at(3, 30, spring),
+    )
+    assert (spring_pair["ConVisitStartTime"], spring_pair["ConVisitEndTime"]) == (
+        at(3, 0, spring),
+        at(4, 0, spring),
+    )
+    fall_pair = pairs[(ids["fall_a"], ids["fall_b"])]
+    assert fall_pair["VisitDate"] == fall
+    assert (fall_pair["VisitStartTime"], fall_pair["VisitEndTime"]) == (at(1, 10, fall), at(1, 20, fall))
+    assert (fall_pair["ConVisitStartTime"], fall_pair["ConVisitEndTime"]) == (at(1, 5, fall), at(1, 50, fall))
+    assert (
+        spring_pair["VisitTimeOverAnotherVisitTimeFlag"]
+        == fall_pair["VisitTimeOverAnotherVisitTimeFlag"]
+        == "Y"
+    )
+    # Unstarted visits with equal schedules pair on the New York date of their "Visit Date".
+    assert pairs[(ids["eve_spring_a"], ids["eve_spring_b"])]["VisitDate"] == date(2024, 3, 9)
+    assert pairs[(ids["eve_fall_a"], ids["eve_fall_b"])]["VisitDate"] == date(2024, 11, 2)
+    assert (ids["spring_a"], ids["eve_spring_b"]) not in pairs  # another date, another group
 
 
 def test_scope_rejects_bad_parameters() -> None:

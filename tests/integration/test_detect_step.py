@@ -13,13 +13,14 @@ from psycopg import sql
 
 from devkit.generate import generate
 from tests.support.source_rows import pair_rows
-from visit_conflicts.columns import FLAG_COLUMNS
+from visit_conflicts.columns import FLAG_COLUMNS, PAIR_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.local_runner import RunOutcome, run_pipeline
-from visit_conflicts.source.common import SourceScope
+from visit_conflicts.source.common import SourceScope, pair_arrow_schema
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.source.detect import iter_pair_tables
 from visit_conflicts.step_api import Resources
+from visit_conflicts.store.arrow_copy import column_types
 from visit_conflicts.store.db import connect
 from visit_conflicts.store.migrate import migrate
 from visit_conflicts.store.reference import load_reference_data
@@ -168,10 +169,11 @@ def test_arrow_and_row_streams_carry_the_same_pairs(
     conn = connect_source(source_dir)
     try:
         rows = [r for batch in pair_rows(conn, scope, ref, 50) for r in batch]
-        tables = list(iter_pair_tables(conn, scope, ref, 50))
+        schema = pair_arrow_schema(column_types(pg, "conflictvisitmaps", PAIR_COLUMNS))
+        tables = list(iter_pair_tables(conn, scope, ref, 50, schema))
     finally:
         conn.close()
-    assert all(t.num_rows <= 50 for t in tables)
+    assert all(t.num_rows <= 50 and t.schema.equals(schema) for t in tables)
     from_arrow = [tuple(r.values()) for t in tables for r in t.to_pylist()]
     assert rows and len(from_arrow) == len(rows)
     key = lambda r: (str(r[4]), str(r[9]))  # noqa: E731 - VisitID, ConVisitID positions

@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.sql_files import read_sql
 
@@ -34,3 +36,21 @@ def test_parallel_sessions_create_the_same_temp_tables(source_dir: Path) -> None
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(session, range(8))) == [1] * 8
+
+
+def test_every_source_session_works_in_utc_and_the_emulation_skips_only_utc(source_dir: Path) -> None:
+    """D1: the run's literals and the business zone decide every date and time, never the session's
+    zone. connect_source sets the session to UTC; the emulation, which always works in UTC, skips that
+    statement and refuses any other zone instead of silently ignoring it."""
+    conn = connect_source(source_dir)
+    try:
+        cur = conn.cursor()
+        cur.execute(read_sql("snowflake/connection/set_session_time_zone.sql"))  # a no-op here
+        # An NTZ value cast to TIMESTAMP_TZ is read in the session zone: UTC.
+        cur.execute("SELECT CAST(CAST('2024-07-01 12:00:00' AS TIMESTAMP_NTZ) AS TIMESTAMP_TZ)")
+        (value,) = cur.fetchone()
+        assert value.utcoffset().total_seconds() == 0 and (value.hour, value.minute) == (12, 0)
+        with pytest.raises(Exception, match="not implemented"):
+            cur.execute("ALTER SESSION SET TIMEZONE = 'America/New_York'")
+    finally:
+        conn.close()

@@ -22,16 +22,6 @@ from visit_conflicts.store.reference import ReferenceData
 
 DETECT_DIR = SF_SQL_DIR / "detect"
 CONTRACT_DIR = Path(__file__).resolve().parents[1] / "contract"
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-
-
-def _statements() -> dict[str, str]:
-    """Every Snowflake statement of the pipeline (not the emulation's table DDL), includes expanded."""
-    return {
-        str(p.relative_to(SF_SQL_DIR)): read_sql(str(p.relative_to(SF_SQL_DIR.parent)))
-        for p in sorted(SF_SQL_DIR.rglob("*.sql"))
-        if p.parent.name != "schema"
-    }
 
 
 def test_pair_columns_are_the_legacy_output_row_in_order() -> None:
@@ -58,19 +48,6 @@ def test_pair_columns_are_conflictvisitmaps_columns() -> None:
     assert len(PAIR_COLUMNS) == len(set(PAIR_COLUMNS)) == 205
     assert set(PAIR_COLUMNS) <= columns
     assert "CONFLICTID" not in PAIR_COLUMNS
-
-
-def test_source_sql_reads_no_clock_and_binds_known_parameters() -> None:
-    """D1: no statement decides scope from the clock; every value is a bound parameter the modules
-    supply, and no stray '%' can break client-side (pyformat) binding."""
-    known = {"window_start", "window_end", "cutoff", "chunk", "chunks", "time_zone", "values"}
-    known |= {"band_rank", "lo", "hi", "mph", "is_last", "extra_distance_per", "uuid_pattern"}
-    known |= {"whole_window"}
-    for name, text in _statements().items():
-        code = re.sub(r"--[^\n]*", "", text)  # comments may name what the legacy did
-        assert not re.search(r"GETDATE|CURRENT_TIMESTAMP|CURRENT_DATE|SYSDATE|\bNOW\(", code, re.I), name
-        assert set(PLACEHOLDER.findall(text)) <= known, name
-        assert "%" not in PLACEHOLDER.sub("", text), name
 
 
 def test_chunk_of_matches_the_sql_definition() -> None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from visit_conflicts.sql_files import UUID_PATTERN, read_sql
+from visit_conflicts.sql_files import APP_ID_PATTERN, DECIMAL_PATTERN, UUID_PATTERN, read_sql
 
 if TYPE_CHECKING:
     from visit_conflicts.config import Params
@@ -96,13 +96,29 @@ def run_params(scope: SourceScope) -> dict[str, Any]:
     return {
         "window_start": scope.window_start.isoformat(),
         "window_end": scope.window_end.isoformat(),
-        # ISO text with an explicit offset: parsed the same way by Snowflake and DuckDB.
-        "cutoff": cutoff.strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00",
+        "cutoff": timestamp_tz_text(cutoff),
+        # The raw "Visit Date" range that lets Snowflake prune before the business date decides: UTC
+        # midnights one day outside the window. Every zone is within 14 hours of UTC, so the range holds
+        # the whole window in any business zone; as instants with an offset they need no session zone.
+        "visit_date_floor": timestamp_tz_text(_utc_midnight(scope.window_start - timedelta(days=1))),
+        "visit_date_ceiling": timestamp_tz_text(_utc_midnight(scope.window_end + timedelta(days=2))),
         "chunk": scope.chunk,
         "chunks": scope.chunks,
         "time_zone": scope.time_zone,
         "uuid_pattern": UUID_PATTERN,
+        "app_id_pattern": APP_ID_PATTERN,
+        "decimal_pattern": DECIMAL_PATTERN,
     }
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def timestamp_tz_text(instant: datetime) -> str:
+    """An instant as TIMESTAMP_TZ text with an explicit UTC offset: parsed the same way by Snowflake and
+    by the emulation, and independent of the session time zone."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "+00:00"
 
 
 def check_paramstyle(sf_conn: Any) -> None:
@@ -208,6 +224,83 @@ def rebatch(row_lists: Iterable[list[tuple[Any, ...]]], batch_size: int) -> Iter
             pending = pending[batch_size:]
     if pending:
         yield pending
+
+
+# The Arrow type each pair column travels in from the source, by its conflictvisitmaps type; the writer
+# converts to the exact column type afterwards (store/arrow_copy.py). int2/int4 travel as float64: every
+# value of theirs is exact in a double, and the SQL may send a fraction that the writer rounds as
+# PostgreSQL's assignment would (ETATravelMinutes is rounded to 2 decimals).
+_PAIR_WIRE_TYPES: dict[str, str] = {
+    "uuid": "string",
+    "varchar": "string",
+    "bpchar": "string",
+    "text": "string",
+    "int2": "float64",
+    "int4": "float64",
+    "int8": "int64",
+    "float4": "float64",
+    "float8": "float64",
+    "bool": "bool",
+    "date": "date32",
+    "timestamp": "timestamp_us",
+    "timestamptz": "timestamp_us_utc",
+}
+
+
+def pair_arrow_schema(cvm_types: Mapping[str, str]) -> Any:
+    """The one Arrow schema every batch of a pair stream is cast to before batches are joined: the
+    pair columns (in the order of `cvm_types`, column -> conflictvisitmaps type name) with a fixed type
+    each. The real connector does not give one schema per result: it sizes NUMBER(38,0) columns per
+    result chunk (int8 .. int64, or decimal) and, without force_microsecond_precision, picks ns or us
+    timestamps per chunk; `pa.concat_tables` refuses tables whose schemas differ."""
+    import pyarrow as pa
+
+    arrow = {
+        "string": pa.string(),
+        "float64": pa.float64(),
+        "int64": pa.int64(),
+        "bool": pa.bool_(),
+        "date32": pa.date32(),
+        "timestamp_us": pa.timestamp("us"),
+        "timestamp_us_utc": pa.timestamp("us", tz="UTC"),
+    }
+    fields = []
+    for column, pg_type in cvm_types.items():
+        wire = _PAIR_WIRE_TYPES.get(pg_type)
+        if wire is None:
+            raise SourceQueryError(
+                f"pair column {column}: conflictvisitmaps type {pg_type} has no source type; "
+                "add it to source/common.py _PAIR_WIRE_TYPES"
+            )
+        fields.append(pa.field(column, arrow[wire]))
+    return pa.schema(fields)
+
+
+def conform_table(table: Any, schema: Any) -> Any:
+    """`table` cast to `schema` (same column names, in order): integers widened, decimals to int64
+    (scale 0) or float64, timestamps to microseconds (dropping sub-microsecond digits, as the
+    connector's force_microsecond_precision does), all-NULL columns typed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.column_names != schema.names:
+        differ = sorted(set(table.column_names) ^ set(schema.names))
+        raise SourceQueryError(
+            f"the pair query returned columns that differ from the pair columns: {differ or 'order'}; "
+            "check sql/snowflake/common/pair_columns.sql and the session's QUOTED_IDENTIFIERS_IGNORE_CASE"
+        )
+    if table.schema.equals(schema):
+        return table
+    arrays = []
+    for field, column in zip(schema, table.columns, strict=True):
+        if column.type == field.type:
+            arrays.append(column)
+        elif pa.types.is_null(column.type):
+            arrays.append(pa.nulls(len(column), field.type))
+        else:
+            lossy = pa.types.is_timestamp(column.type) and pa.types.is_timestamp(field.type)
+            arrays.append(pc.cast(column, field.type, safe=not lossy))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def as_date(value: Any) -> date:

@@ -7,7 +7,8 @@ it:
 2. one query (`sql/snowflake/detect/select_conflict_pairs.sql`) reads the base visits of those groups
    with their dimension rows, pairs every two visits of a group at different providers in both
    orientations (D4), evaluates rules 1-7 (D5-D7), keeps pairs with a 'Y' flag that pass the
-   cross-state filter, one row per pair key (D8) -> `iter_pair_tables`, Arrow batches;
+   cross-state filter, one row per pair key (D8) -> `iter_pair_tables`, Arrow batches of one fixed
+   schema (`common.pair_arrow_schema`), whatever widths and units the result chunks come in;
 3. `count_skipped_rows` counts the unusable source rows of the chunk's scope per reason (D23).
 
 Each public function (re)builds the session tables it needs on the connection it is given, so they can
@@ -19,7 +20,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from visit_conflicts.source.common import SourceScope, check_batch_size, run_params, stream_rows
+from visit_conflicts.source.common import (
+    SourceScope,
+    check_batch_size,
+    conform_table,
+    run_params,
+    stream_rows,
+)
 from visit_conflicts.source.plan import create_delta_groups
 from visit_conflicts.sql_files import read_sql
 
@@ -45,11 +52,15 @@ NOTE_PREFIX = "note:"
 _DETECT_SQL = "snowflake/detect/{}.sql"
 
 
-def iter_pair_tables(sf_conn: Any, scope: SourceScope, ref: ReferenceData, batch_size: int) -> Iterator[Any]:
-    """The scope's conflict pairs, as Arrow tables of at most `batch_size` rows (columns named as
-    PAIR_COLUMNS), each ordered pair key once (D8). Both the connector and the emulation hand out result
-    batches that convert to Arrow without per-value Python work; the writer encodes them for COPY in
-    bulk. Memory stays bounded by one result batch plus one output batch."""
+def iter_pair_tables(
+    sf_conn: Any, scope: SourceScope, ref: ReferenceData, batch_size: int, schema: Any
+) -> Iterator[Any]:
+    """The scope's conflict pairs, as Arrow tables of at most `batch_size` rows with exactly `schema`
+    (`common.pair_arrow_schema` of the pair columns), each ordered pair key once (D8). Both the
+    connector and the emulation hand out result batches that convert to Arrow without per-value Python
+    work; every batch is cast to `schema` before batches are joined, so result chunks of different
+    integer widths or timestamp units always join. The writer encodes them for COPY in bulk. Memory
+    stays bounded by one result batch plus one output batch."""
     import pyarrow as pa
 
     check_batch_size(batch_size)
@@ -64,7 +75,8 @@ def iter_pair_tables(sf_conn: Any, scope: SourceScope, ref: ReferenceData, batch
         pending: list[Any] = []
         pending_rows = 0
         for batch in batches:
-            table = batch.to_arrow()
+            # Microseconds always (the default is ns or us per result chunk; PostgreSQL keeps us).
+            table = conform_table(batch.to_arrow(force_microsecond_precision=True), schema)
             if table.num_rows == 0:
                 continue
             pending.append(table)

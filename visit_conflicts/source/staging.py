@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from visit_conflicts.sql_files import read_sql
+from visit_conflicts.sql_files import APP_ID_PATTERN, read_sql
 
 
 def iter_payer_providers(sf_conn: Any, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
@@ -29,7 +29,7 @@ def iter_payers(sf_conn: Any, batch_size: int) -> Iterator[list[tuple[Any, ...]]
 def _select(sf_conn: Any, name: str, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
     cur = sf_conn.cursor()
     try:
-        cur.execute(read_sql(f"snowflake/staging/{name}.sql"))
+        cur.execute(read_sql(f"snowflake/staging/{name}.sql"), {"app_id_pattern": APP_ID_PATTERN})
         while rows := cur.fetchmany(batch_size):
             yield [tuple(r) for r in rows]
     finally:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from visit_conflicts.context import RunContext
+from visit_conflicts.source.common import timestamp_tz_text
 from visit_conflicts.sql_files import read_sql
 
 _FETCH_BATCH = 50_000
@@ -21,7 +22,7 @@ def iter_deleted_visits(sf_conn: Any, ctx: RunContext) -> Iterator[tuple[Any, bo
     run's cutoff."""
     bind = {
         "time_zone": ctx.business_timezone,
-        "cutoff": ctx.cutoff.isoformat(),
+        "cutoff": timestamp_tz_text(ctx.cutoff),
         "window_start": ctx.window_start.isoformat(),
         "window_end": ctx.window_end.isoformat(),
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 from visit_conflicts.columns import PAIR_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
-from visit_conflicts.source.common import SourceScope
+from visit_conflicts.source.common import SourceScope, pair_arrow_schema
 from visit_conflicts.source.detect import NOTE_PREFIX, count_skipped_rows, iter_pair_tables
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store.detect import PairWriter, forget_seen_pairs
@@ -34,8 +34,10 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
         writer = PairWriter(
             pg, PAIR_COLUMNS, run_id=ctx.run_id, chunk=chunk, insert_enabled=params.enable_insert
         )
+        # Every batch in the writer's column types' source form, so result chunks always join.
+        schema = pair_arrow_schema(writer.column_types)
         total = writer.write_batches(
-            iter_pair_tables(sf, scope, ref, params.batch_size),
+            iter_pair_tables(sf, scope, ref, params.batch_size, schema),
             now=ctx.now_local,
             on_batch=lambda: check_cancelled(res.cancel),
         )

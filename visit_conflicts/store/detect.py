@@ -280,6 +280,11 @@ class PairWriter:
             ),
         )
 
+    @property
+    def column_types(self) -> dict[str, str]:
+        """conflictvisitmaps type name of each written column, in the writer's column order."""
+        return dict(self._incoming.types)
+
     # -- conversion ------------------------------------------------------------------------------------
 
     def _arrow_table(self, rows: PairRows) -> pa.Table:

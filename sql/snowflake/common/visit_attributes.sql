@@ -6,7 +6,8 @@
 -- names) with its dimension rows (office, provider- and payer-side patient and primary GPS address,
 -- payer, contract, service code, last updating user; D8: one row per dimension id), the D6 GPS
 -- priority, and the cross-state sides of detection.md 4 (p_final_state, pa_final_state).
--- Expects the bound parameter time_zone (D1).
+-- Expects the bound parameter time_zone (D1). Source times become wall-clock values in that zone through
+-- CONVERT_TIMEZONE of an explicit CAST(... AS TIMESTAMP_TZ) (why: detect/select_conflict_pairs.sql).
 scope_patient_id AS (
     SELECT provider_patient_id AS patient_id FROM scope_visit
     UNION
@@ -93,14 +94,25 @@ app_user AS (
     WHERE "User Id" IN (SELECT visit_updated_user_id FROM scope_visit)
     QUALIFY ROW_NUMBER() OVER (PARTITION BY "User Id" ORDER BY "User Fullname" NULLS LAST) = 1
 ),
-located_visit AS (
+gps_text_visit AS (
     -- D6: GPS text with '"' removed, split on ','; element 0 = latitude, element 1 = longitude.
     SELECT
         sv.*,
-        TRY_CAST(TRIM(SPLIT_PART(REPLACE(sv.call_out_gps, '"', ''), ',', 1)) AS DOUBLE) AS out_lat,
-        TRY_CAST(TRIM(SPLIT_PART(REPLACE(sv.call_out_gps, '"', ''), ',', 2)) AS DOUBLE) AS out_lon,
-        TRY_CAST(TRIM(SPLIT_PART(REPLACE(sv.call_in_gps, '"', ''), ',', 1)) AS DOUBLE) AS in_lat,
-        TRY_CAST(TRIM(SPLIT_PART(REPLACE(sv.call_in_gps, '"', ''), ',', 2)) AS DOUBLE) AS in_lon,
+        TRIM(SPLIT_PART(REPLACE(sv.call_out_gps, '"', ''), ',', 1)) AS out_lat_text,
+        TRIM(SPLIT_PART(REPLACE(sv.call_out_gps, '"', ''), ',', 2)) AS out_lon_text,
+        TRIM(SPLIT_PART(REPLACE(sv.call_in_gps, '"', ''), ',', 1)) AS in_lat_text,
+        TRIM(SPLIT_PART(REPLACE(sv.call_in_gps, '"', ''), ',', 2)) AS in_lon_text
+    FROM scope_visit sv
+),
+located_visit AS (
+    -- A coordinate parses when its text is plain decimal notation (decimal_pattern, tested first so
+    -- that both engines read the same texts).
+    SELECT
+        sv.*,
+        IFF(REGEXP_LIKE(sv.out_lat_text, %(decimal_pattern)s), TRY_CAST(sv.out_lat_text AS DOUBLE), NULL) AS out_lat,
+        IFF(REGEXP_LIKE(sv.out_lon_text, %(decimal_pattern)s), TRY_CAST(sv.out_lon_text AS DOUBLE), NULL) AS out_lon,
+        IFF(REGEXP_LIKE(sv.in_lat_text, %(decimal_pattern)s), TRY_CAST(sv.in_lat_text AS DOUBLE), NULL) AS in_lat,
+        IFF(REGEXP_LIKE(sv.in_lon_text, %(decimal_pattern)s), TRY_CAST(sv.in_lon_text AS DOUBLE), NULL) AS in_lon,
         o.office_name,
         pp.admission_id AS p_admission_id,
         pp.patient_name AS p_patient_name,
@@ -139,7 +151,7 @@ located_visit AS (
         sc.app_service_code_id,
         sc.service_code,
         u.user_fullname
-    FROM scope_visit sv
+    FROM gps_text_visit sv
     LEFT JOIN office o ON o.office_id = sv.office_id
     LEFT JOIN patient pp ON pp.patient_id = sv.provider_patient_id
     LEFT JOIN patient_address ap ON ap.patient_id = pp.patient_id
@@ -166,19 +178,19 @@ base_visit AS (
     SELECT
         sv.ssn AS "SSN",
         LOWER(sv.provider_id) AS "ProviderID",
-        TRY_CAST(CAST(sv.app_provider_id AS VARCHAR) AS BIGINT) AS "AppProviderID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.app_provider_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.app_provider_id AS VARCHAR)) AS BIGINT), NULL) AS "AppProviderID",
         sv.provider_name AS "ProviderName",
         sv.visit_id AS "VisitID",
-        TRY_CAST(CAST(sv.app_visit_id AS VARCHAR) AS BIGINT) AS "AppVisitID",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_date) AS DATE) AS "VisitDate",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.sch_start) AS TIMESTAMP_NTZ) AS "SchStartTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.sch_end) AS TIMESTAMP_NTZ) AS "SchEndTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_start) AS TIMESTAMP_NTZ) AS "VisitStartTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_end) AS TIMESTAMP_NTZ) AS "VisitEndTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.call_in_time) AS TIMESTAMP_NTZ) AS "EVVStartTime",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.call_out_time) AS TIMESTAMP_NTZ) AS "EVVEndTime",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.app_visit_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.app_visit_id AS VARCHAR)) AS BIGINT), NULL) AS "AppVisitID",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.visit_date AS TIMESTAMP_TZ)) AS DATE) AS "VisitDate",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.sch_start AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "SchStartTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.sch_end AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "SchEndTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.visit_start AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "VisitStartTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.visit_end AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "VisitEndTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.call_in_time AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "EVVStartTime",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.call_out_time AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "EVVEndTime",
         IFF(REGEXP_LIKE(sv.caregiver_id, %(uuid_pattern)s), LOWER(sv.caregiver_id), NULL) AS "CaregiverID",
-        TRY_CAST(CAST(sv.app_caregiver_id AS VARCHAR) AS BIGINT) AS "AppCaregiverID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.app_caregiver_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.app_caregiver_id AS VARCHAR)) AS BIGINT), NULL) AS "AppCaregiverID",
         sv.caregiver_code AS "AideCode",
         sv.caregiver_fullname AS "AideName",
         sv.caregiver_firstname AS "AideFName",
@@ -186,10 +198,10 @@ base_visit AS (
         sv.ssn AS "AideSSN",
         sv.caregiver_status AS "AideStatus",
         IFF(REGEXP_LIKE(sv.office_id, %(uuid_pattern)s), LOWER(sv.office_id), NULL) AS "OfficeID",
-        TRY_CAST(CAST(sv.app_office_id AS VARCHAR) AS BIGINT) AS "AppOfficeID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.app_office_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.app_office_id AS VARCHAR)) AS BIGINT), NULL) AS "AppOfficeID",
         sv.office_name AS "Office",
         IFF(REGEXP_LIKE(sv.patient_id, %(uuid_pattern)s), LOWER(sv.patient_id), NULL) AS "PatientID",
-        TRY_CAST(CAST(sv.app_patient_id AS VARCHAR) AS BIGINT) AS "AppPatientID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.app_patient_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.app_patient_id AS VARCHAR)) AS BIGINT), NULL) AS "AppPatientID",
         -- D6 priority: call-out GPS, then call-in GPS, then the provider-side patient's address; a
         -- source counts only when both numbers parse and lie in [-90, 90] / [-180, 180].
         CASE
@@ -203,10 +215,10 @@ base_visit AS (
             WHEN sv.addr_lat BETWEEN -90 AND 90 AND sv.addr_lon BETWEEN -180 AND 180 THEN sv.addr_lat
         END AS "PLatitude",
         IFF(REGEXP_LIKE(sv.payer_id, %(uuid_pattern)s), LOWER(sv.payer_id), NULL) AS "PayerID",
-        TRY_CAST(CAST(sv.app_payer_id AS VARCHAR) AS BIGINT) AS "AppPayerID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.app_payer_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.app_payer_id AS VARCHAR)) AS BIGINT), NULL) AS "AppPayerID",
         COALESCE(sv.payer_name, sv.contract_name) AS "Contract",
         sv.payer_state AS "PayerState",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.invoice_date) AS TIMESTAMP_NTZ) AS "BilledDate",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.invoice_date AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "BilledDate",
         CAST(sv.billed_hours AS DOUBLE) AS "BilledHours",
         sv.billed AS "Billed",
         CAST(sv.billed_rate AS DOUBLE) AS "BilledRate",
@@ -214,7 +226,7 @@ base_visit AS (
         CAST(sv.bill_rate_non_billed AS DOUBLE) AS "BillRateNonBilled",
         CAST(CASE WHEN sv.billed = 'yes' THEN sv.billed_rate ELSE sv.bill_rate_non_billed END AS DOUBLE) AS "BillRateBoth",
         IFF(REGEXP_LIKE(sv.dim_service_code_id, %(uuid_pattern)s), LOWER(sv.dim_service_code_id), NULL) AS "ServiceCodeID",
-        TRY_CAST(CAST(sv.app_service_code_id AS VARCHAR) AS BIGINT) AS "AppServiceCodeID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.app_service_code_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.app_service_code_id AS VARCHAR)) AS BIGINT), NULL) AS "AppServiceCodeID",
         sv.bill_type AS "RateType",
         sv.service_code AS "ServiceCode",
         CAST(sv.is_missed AS BOOLEAN) AS "IsMissed",
@@ -222,7 +234,7 @@ base_visit AS (
         sv.call_out_device_type AS "EVVType",
         sv.phone_number AS "AgencyPhone",
         sv.user_fullname AS "LastUpdatedBy",
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, sv.visit_updated) AS TIMESTAMP_NTZ) AS "LastUpdatedDate",
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(sv.visit_updated AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS "LastUpdatedDate",
         CASE
             WHEN CAST(sv.app_payer_id AS VARCHAR) = '0' AND CAST(sv.app_contract_id AS VARCHAR) <> '0' THEN 'Internal'
             WHEN CAST(sv.app_payer_id AS VARCHAR) <> '0' AND CAST(sv.app_contract_id AS VARCHAR) <> '0' THEN 'UPR'
@@ -230,7 +242,7 @@ base_visit AS (
         END AS "ContractType",
         sv.federal_tax_number AS "FederalTaxNumber",
         IFF(REGEXP_LIKE(sv.provider_patient_id, %(uuid_pattern)s), LOWER(sv.provider_patient_id), NULL) AS "P_PatientID",
-        TRY_CAST(CAST(sv.app_provider_patient_id AS VARCHAR) AS BIGINT) AS "P_AppPatientID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.app_provider_patient_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.app_provider_patient_id AS VARCHAR)) AS BIGINT), NULL) AS "P_AppPatientID",
         sv.p_admission_id AS "P_PAdmissionID",
         sv.p_patient_name AS "P_PName",
         sv.p_patient_firstname AS "P_PFName",
@@ -238,7 +250,7 @@ base_visit AS (
         sv.p_medicaid_number AS "P_PMedicaidNumber",
         sv.p_patient_status AS "P_PStatus",
         IFF(REGEXP_LIKE(sv.p_patient_address_id, %(uuid_pattern)s), LOWER(sv.p_patient_address_id), NULL) AS "P_PAddressID",
-        TRY_CAST(CAST(sv.p_app_patient_address_id AS VARCHAR) AS BIGINT) AS "P_PAppAddressID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.p_app_patient_address_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.p_app_patient_address_id AS VARCHAR)) AS BIGINT), NULL) AS "P_PAppAddressID",
         sv.p_address_line_1 AS "P_PAddressL1",
         sv.p_address_line_2 AS "P_PAddressL2",
         sv.p_city AS "P_PCity",
@@ -246,7 +258,7 @@ base_visit AS (
         sv.p_zip_code AS "P_PZipCode",
         sv.p_county AS "P_PCounty",
         IFF(REGEXP_LIKE(sv.payer_patient_id, %(uuid_pattern)s), LOWER(sv.payer_patient_id), NULL) AS "PA_PatientID",
-        TRY_CAST(CAST(sv.app_payer_patient_id AS VARCHAR) AS BIGINT) AS "PA_AppPatientID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.app_payer_patient_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.app_payer_patient_id AS VARCHAR)) AS BIGINT), NULL) AS "PA_AppPatientID",
         sv.pa_admission_id AS "PA_PAdmissionID",
         sv.pa_patient_name AS "PA_PName",
         sv.pa_patient_firstname AS "PA_PFName",
@@ -254,7 +266,7 @@ base_visit AS (
         sv.pa_medicaid_number AS "PA_PMedicaidNumber",
         sv.pa_patient_status AS "PA_PStatus",
         IFF(REGEXP_LIKE(sv.pa_patient_address_id, %(uuid_pattern)s), LOWER(sv.pa_patient_address_id), NULL) AS "PA_PAddressID",
-        TRY_CAST(CAST(sv.pa_app_patient_address_id AS VARCHAR) AS BIGINT) AS "PA_PAppAddressID",
+        IFF(REGEXP_LIKE(TRIM(CAST(sv.pa_app_patient_address_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(sv.pa_app_patient_address_id AS VARCHAR)) AS BIGINT), NULL) AS "PA_PAppAddressID",
         sv.pa_address_line_1 AS "PA_PAddressL1",
         sv.pa_address_line_2 AS "PA_PAddressL2",
         sv.pa_city AS "PA_PCity",

@@ -34,7 +34,7 @@ group_row AS (
         LOWER(cr."Visit Id") AS visit_key,
         CASE
             WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s), FALSE)
-                OR TRY_CAST(CAST(cr."Application Visit Id" AS VARCHAR) AS BIGINT) IS NULL
+                OR NOT COALESCE(REGEXP_LIKE(TRIM(CAST(cr."Application Visit Id" AS VARCHAR)), %(app_id_pattern)s), FALSE)
                 THEN 'invalid_visit_id'
             WHEN NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
                 THEN 'invalid_provider_id'
@@ -51,7 +51,7 @@ group_row AS (
             PARTITION BY LOWER(cr."Visit Id"),
                 CASE
                     WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s), FALSE)
-                        OR TRY_CAST(CAST(cr."Application Visit Id" AS VARCHAR) AS BIGINT) IS NULL
+                        OR NOT COALESCE(REGEXP_LIKE(TRIM(CAST(cr."Application Visit Id" AS VARCHAR)), %(app_id_pattern)s), FALSE)
                         OR NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
                         OR COALESCE(cr."Scheduled End Time" < cr."Scheduled Start Time", FALSE)
                         OR COALESCE(cr."Visit End Time" < cr."Visit Start Time", FALSE)
@@ -64,10 +64,10 @@ group_row AS (
         ) AS copy_number
     FROM FACTVISITCALLPERFORMANCE_CR cr
     JOIN caregiver cg ON cg.caregiver_id = cr."Caregiver Id"
-    JOIN VC_DELTA_GROUP dg ON dg.visit_date = CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) AND dg.ssn = cg.ssn
-    WHERE cr."Visit Date" >= DATEADD(day, -1, CAST(%(window_start)s AS DATE))
-      AND cr."Visit Date" < DATEADD(day, 2, CAST(%(window_end)s AS DATE))
-      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
+    JOIN VC_DELTA_GROUP dg ON dg.visit_date = CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) AND dg.ssn = cg.ssn
+    WHERE cr."Visit Date" >= CAST(%(visit_date_floor)s AS TIMESTAMP_TZ)
+      AND cr."Visit Date" < CAST(%(visit_date_ceiling)s AS TIMESTAMP_TZ)
+      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
       AND LOWER(cr."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
       AND cr."Provider Id" IN (
           SELECT "Provider Id" FROM DIMPROVIDER WHERE "Is Active" = TRUE AND "Is Demo" = FALSE
@@ -86,7 +86,7 @@ ungrouped_delta_row AS (
         cg.ssn,
         CASE
             WHEN cr."Visit Date" IS NULL
-                OR CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) NOT BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
+                OR CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) NOT BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
                 THEN 'outside_window'
             WHEN pa.provider_id IS NULL AND NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
                 THEN 'invalid_provider_id'

@@ -6,6 +6,12 @@
 -- PostgreSQL side). Run parameters are bound literals (D1); reference data comes from the session
 -- tables VC_EXCLUDED_PROVIDER, VC_MPH_BAND and VC_DISTANCE_SETTING. Source TIMESTAMP_TZ values become
 -- wall-clock TIMESTAMP_NTZ in the business time zone (time_zone), and the rules compare those.
+-- Time zones, the same on Snowflake and on the emulation: every 2-argument CONVERT_TIMEZONE takes an
+-- explicit CAST(... AS TIMESTAMP_TZ), so its input keeps its own offset (a view that delivered NTZ
+-- values would be read in the session zone, UTC, instead of being converted in opposite directions by
+-- the two engines); a TIMESTAMP_TZ becomes a DATE or an NTZ only through CONVERT_TIMEZONE (a plain cast
+-- keeps the value's own offset on Snowflake but uses UTC on the emulation); and a TIMESTAMP_TZ is only
+-- compared with TIMESTAMP_TZ values (tests/unit/test_snowflake_sql.py checks all three).
 --
 -- Written in the subset of Snowflake SQL that the local emulation also runs: no geo functions (the
 -- great-circle distance is plain trigonometry), no engine-specific parsing functions.
@@ -22,16 +28,16 @@ scope_visit AS (
         -- @include snowflake/common/scope_visit_columns.sql
     FROM FACTVISITCALLPERFORMANCE_CR cr
     JOIN caregiver cg ON cg.caregiver_id = cr."Caregiver Id"
-    JOIN VC_DELTA_GROUP dg ON dg.visit_date = CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) AND dg.ssn = cg.ssn
+    JOIN VC_DELTA_GROUP dg ON dg.visit_date = CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) AND dg.ssn = cg.ssn
     JOIN provider p ON p.provider_id = cr."Provider Id"
-    -- The raw range (one day of margin for any zone offset) lets Snowflake prune micro-partitions;
-    -- the converted date decides.
-    WHERE cr."Visit Date" >= DATEADD(day, -1, CAST(%(window_start)s AS DATE))
-      AND cr."Visit Date" < DATEADD(day, 2, CAST(%(window_end)s AS DATE))
-      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
+    -- The raw range (UTC instants a day outside the window, bound by the caller, so no session zone
+    -- is involved) lets Snowflake prune micro-partitions; the converted date decides.
+    WHERE cr."Visit Date" >= CAST(%(visit_date_floor)s AS TIMESTAMP_TZ)
+      AND cr."Visit Date" < CAST(%(visit_date_ceiling)s AS TIMESTAMP_TZ)
+      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
       AND LOWER(cr."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
       AND REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s)
-      AND TRY_CAST(CAST(cr."Application Visit Id" AS VARCHAR) AS BIGINT) IS NOT NULL
+      AND REGEXP_LIKE(TRIM(CAST(cr."Application Visit Id" AS VARCHAR)), %(app_id_pattern)s)
       AND REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s)
       AND NOT COALESCE(cr."Scheduled End Time" < cr."Scheduled Start Time", FALSE)
       AND NOT COALESCE(cr."Visit End Time" < cr."Visit Start Time", FALSE)

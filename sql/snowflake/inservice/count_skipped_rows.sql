@@ -17,7 +17,7 @@ WITH event_row AS (
                 THEN 'invalid_provider_id'
             WHEN e."Inservice start date" IS NULL OR e."Inservice end date" IS NULL THEN 'missing_time'
             WHEN e."Inservice end date" < e."Inservice start date" THEN 'end_before_start'
-            WHEN CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice start date") AS DATE)
+            WHEN CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice start date" AS TIMESTAMP_TZ)) AS DATE)
                 NOT BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
                 THEN 'outside_window'
         END AS reason
@@ -29,7 +29,7 @@ WITH event_row AS (
                 %(whole_window)s
                 AND (
                     e."Inservice start date" IS NULL
-                    OR CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice start date") AS DATE)
+                    OR CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice start date" AS TIMESTAMP_TZ)) AS DATE)
                        BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
                 )
             )
@@ -43,7 +43,7 @@ WITH event_row AS (
 )
 SELECT 'event' AS side, reason, COUNT(*) AS row_count FROM event_row WHERE reason IS NOT NULL GROUP BY reason
 UNION ALL
-SELECT 'visit' AS side, skip_reason, COUNT(*) AS row_count
+SELECT 'visit' AS side, skip_reason AS reason, COUNT(*) AS row_count
 FROM VC_INSERVICE_CANDIDATE
 WHERE skip_reason IS NOT NULL
 GROUP BY skip_reason

@@ -23,10 +23,21 @@ event AS (
         MD5(CONCAT('I', CAST(e."Application Caregiver Inservice Id" AS VARCHAR))) AS visit_id,
         e."Application Caregiver Inservice Id" AS app_event_id,
         e."Office Id" AS office_id,
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice start date") AS TIMESTAMP_NTZ) AS start_at,
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice end date") AS TIMESTAMP_NTZ) AS end_at,
-        cg.*,
-        p.*
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice start date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS start_at,
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice end date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ) AS end_at,
+        cg.caregiver_id,
+        cg.app_caregiver_id,
+        cg.ssn,
+        cg.caregiver_code,
+        cg.caregiver_fullname,
+        cg.caregiver_firstname,
+        cg.caregiver_lastname,
+        cg.caregiver_status,
+        p.provider_id,
+        p.app_provider_id,
+        p.provider_name,
+        p.phone_number,
+        p.federal_tax_number
     FROM FACTCAREGIVERINSERVICE e
     JOIN VC_INSERVICE_CAREGIVER cg ON cg.caregiver_id = e."Caregiver Id"
     JOIN VC_INSERVICE_SCOPE_SSN s ON s.ssn = cg.ssn
@@ -35,7 +46,7 @@ event AS (
       AND e."Inservice start date" IS NOT NULL
       AND e."Inservice end date" IS NOT NULL
       AND e."Inservice end date" >= e."Inservice start date"
-      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice start date") AS DATE)
+      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice start date" AS TIMESTAMP_TZ)) AS DATE)
           BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
       AND REGEXP_LIKE(e."Provider Id", %(uuid_pattern)s)
       AND LOWER(e."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
@@ -48,10 +59,10 @@ event AS (
 SELECT
     ev.ssn AS "SSN",
     LOWER(ev.provider_id) AS "ProviderID",
-    TRY_CAST(CAST(ev.app_provider_id AS VARCHAR) AS BIGINT) AS "AppProviderID",
+    IFF(REGEXP_LIKE(TRIM(CAST(ev.app_provider_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(ev.app_provider_id AS VARCHAR)) AS BIGINT), NULL) AS "AppProviderID",
     ev.provider_name AS "ProviderName",
     ev.visit_id AS "VisitID",
-    TRY_CAST(CAST(ev.app_event_id AS VARCHAR) AS BIGINT) AS "AppVisitID",
+    IFF(REGEXP_LIKE(TRIM(CAST(ev.app_event_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(ev.app_event_id AS VARCHAR)) AS BIGINT), NULL) AS "AppVisitID",
     CAST(ev.start_at AS DATE) AS "VisitDate",
     CAST(NULL AS TIMESTAMP_NTZ) AS "SchStartTime",
     CAST(NULL AS TIMESTAMP_NTZ) AS "SchEndTime",
@@ -60,7 +71,7 @@ SELECT
     CAST(NULL AS TIMESTAMP_NTZ) AS "EVVStartTime",
     CAST(NULL AS TIMESTAMP_NTZ) AS "EVVEndTime",
     IFF(REGEXP_LIKE(ev.caregiver_id, %(uuid_pattern)s), LOWER(ev.caregiver_id), NULL) AS "CaregiverID",
-    TRY_CAST(CAST(ev.app_caregiver_id AS VARCHAR) AS BIGINT) AS "AppCaregiverID",
+    IFF(REGEXP_LIKE(TRIM(CAST(ev.app_caregiver_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(ev.app_caregiver_id AS VARCHAR)) AS BIGINT), NULL) AS "AppCaregiverID",
     ev.caregiver_code AS "AideCode",
     ev.caregiver_fullname AS "AideName",
     ev.caregiver_firstname AS "AideFName",
@@ -68,7 +79,7 @@ SELECT
     ev.ssn AS "AideSSN",
     ev.caregiver_status AS "AideStatus",
     IFF(REGEXP_LIKE(o.office_id, %(uuid_pattern)s), LOWER(o.office_id), NULL) AS "OfficeID",
-    TRY_CAST(CAST(o.app_office_id AS VARCHAR) AS BIGINT) AS "AppOfficeID",
+    IFF(REGEXP_LIKE(TRIM(CAST(o.app_office_id AS VARCHAR)), %(app_id_pattern)s), TRY_CAST(TRIM(CAST(o.app_office_id AS VARCHAR)) AS BIGINT), NULL) AS "AppOfficeID",
     o.office_name AS "Office",
     CAST(NULL AS VARCHAR) AS "PatientID",
     CAST(NULL AS BIGINT) AS "AppPatientID",

@@ -12,7 +12,7 @@ WITH event_ssn AS (
     SELECT DISTINCT cg.ssn
     FROM FACTCAREGIVERINSERVICE e
     JOIN VC_INSERVICE_CAREGIVER cg ON cg.caregiver_id = e."Caregiver Id"
-    WHERE CAST(CONVERT_TIMEZONE(%(time_zone)s, e."Inservice start date") AS DATE)
+    WHERE CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(e."Inservice start date" AS TIMESTAMP_TZ)) AS DATE)
           BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
 ),
 changed_event_ssn AS (
@@ -26,7 +26,7 @@ changed_visit_ssn AS (
     FROM FACTVISITCALLPERFORMANCE_CR cr
     JOIN VC_INSERVICE_CAREGIVER cg ON cg.caregiver_id = cr."Caregiver Id"
     WHERE cr."Visit Updated Timestamp" >= CAST(%(cutoff)s AS TIMESTAMP_TZ)
-      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE)
+      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE)
           BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
 ),
 scoped AS (

@@ -11,23 +11,24 @@
 -- in an InService pair.
 CREATE OR REPLACE TEMPORARY TABLE VC_INSERVICE_VISIT AS
 WITH eligible_visit AS (
-    SELECT tv.*
-    FROM VC_INSERVICE_CANDIDATE tv
-    WHERE tv.skip_reason IS NULL
+    SELECT
+        -- @include snowflake/common/visit_fact_read_columns.sql
+    FROM VC_INSERVICE_CANDIDATE cr
+    WHERE cr.skip_reason IS NULL
       -- No event of the same caregiver at its own provider overlaps it.
       AND NOT EXISTS (
           SELECT 1 FROM FACTCAREGIVERINSERVICE own
-          WHERE own."Caregiver Id" = tv."Caregiver Id"
-            AND LOWER(own."Provider Id") = LOWER(tv."Provider Id")
+          WHERE own."Caregiver Id" = cr."Caregiver Id"
+            AND LOWER(own."Provider Id") = LOWER(cr."Provider Id")
             AND own."Inservice start date" IS NOT NULL
             AND own."Inservice end date" IS NOT NULL
-            AND tv.visit_start <= CAST(CONVERT_TIMEZONE(%(time_zone)s, own."Inservice end date") AS TIMESTAMP_NTZ)
-            AND tv.visit_end >= CAST(CONVERT_TIMEZONE(%(time_zone)s, own."Inservice start date") AS TIMESTAMP_NTZ)
+            AND cr.visit_start <= CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(own."Inservice end date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ)
+            AND cr.visit_end >= CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(own."Inservice start date" AS TIMESTAMP_TZ)) AS TIMESTAMP_NTZ)
       )
     QUALIFY ROW_NUMBER() OVER (
-        PARTITION BY LOWER(tv."Visit Id")
-        ORDER BY tv."Visit Updated Timestamp" DESC NULLS LAST, tv."Application Visit Id" NULLS LAST,
-            tv."Provider Id", tv."Visit Start Time", tv."Visit End Time"
+        PARTITION BY LOWER(cr."Visit Id")
+        ORDER BY cr."Visit Updated Timestamp" DESC NULLS LAST, cr."Application Visit Id" NULLS LAST,
+            cr."Provider Id", cr."Visit Start Time", cr."Visit End Time"
     ) = 1
 ),
 scope_visit AS (

@@ -11,13 +11,13 @@ WITH caregiver AS (
     -- @include snowflake/common/caregiver_rows.sql
 ),
 delta AS (
-    SELECT DISTINCT CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) AS visit_date, cg.ssn
+    SELECT DISTINCT CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) AS visit_date, cg.ssn
     FROM FACTVISITCALLPERFORMANCE_CR cr
     JOIN caregiver cg ON cg.caregiver_id = cr."Caregiver Id"
     WHERE cr."Visit Updated Timestamp" >= CAST(%(cutoff)s AS TIMESTAMP_TZ)
-      AND cr."Visit Date" >= DATEADD(day, -1, CAST(%(window_start)s AS DATE))
-      AND cr."Visit Date" < DATEADD(day, 2, CAST(%(window_end)s AS DATE))
-      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, cr."Visit Date") AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
+      AND cr."Visit Date" >= CAST(%(visit_date_floor)s AS TIMESTAMP_TZ)
+      AND cr."Visit Date" < CAST(%(visit_date_ceiling)s AS TIMESTAMP_TZ)
+      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
       AND LOWER(cr."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
       AND cg.ssn NOT IN (SELECT ssn FROM VC_EXCLUDED_SSN)
       AND cr."Provider Id" IN (

@@ -1,9 +1,18 @@
 -- Payers for the PostgreSQL `payers` table (migration 0003), the active/demo source of the payer
 -- materialized view: every DIMPAYER row. DIMPAYER has no application id column in the source views
 -- (data-model.md 2.4), so "AppPayerID" is the payer's smallest numeric "Application Payer Id" in
--- DIMPAYERPROVIDER (NULL when it has none). Ids are returned as text and validated in PostgreSQL (D23).
+-- DIMPAYERPROVIDER (NULL when it has none; numeric = the bound app_id_pattern, as for every id). Ids
+-- are returned as text and validated in PostgreSQL (D23).
 WITH app_payer AS (
-    SELECT "Payer Id" AS payer_id, MIN(TRY_CAST("Application Payer Id" AS BIGINT)) AS app_payer_id
+    SELECT
+        "Payer Id" AS payer_id,
+        MIN(
+            IFF(
+                REGEXP_LIKE(TRIM("Application Payer Id"), %(app_id_pattern)s),
+                TRY_CAST(TRIM("Application Payer Id") AS BIGINT),
+                NULL
+            )
+        ) AS app_payer_id
     FROM DIMPAYERPROVIDER
     GROUP BY "Payer Id"
 )

@@ -6,7 +6,7 @@
 SELECT
     "Visit Id" AS visit_id,
     COALESCE(
-        CAST(CONVERT_TIMEZONE(%(time_zone)s, "Visit Date") AS DATE)
+        CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST("Visit Date" AS TIMESTAMP_TZ)) AS DATE)
             BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE),
         FALSE
     ) AS in_window,
