@@ -1,8 +1,9 @@
 """The local engine: runs the step list of `pipeline.py` in-process.
 
 The opening step (preflight) first; then the selected work steps in pipeline order, the chunked step on a
-thread pool (`workers`); the closing step (cleanup + report) always, from a `finally`, also after Ctrl-C
-or SIGTERM (D19), after recording in the ledger how the work steps ended. Every step goes through
+thread pool (`workers`); the closing steps (restore, report) always, through `step_runner.close_run`
+from a `finally`, also after Ctrl-C or SIGTERM (D19), after recording in the ledger how the work steps
+ended. Every step goes through
 `step_runner.run_step`, as in AWS. The exit status is success only when every step succeeded.
 """
 
@@ -27,7 +28,6 @@ from visit_conflicts.pipeline import SHAPE, Step, selected_work_steps
 from visit_conflicts.report import render_html, render_text
 from visit_conflicts.step_api import Cancelled, Resources, StepResult
 from visit_conflicts.step_runner import close_run, run_step
-from visit_conflicts.store.ledger import Outcome
 
 
 @dataclass
@@ -127,7 +127,7 @@ def run_pipeline(
     bind(run_id=ctx.run_id)
     cancel = res.cancel or threading.Event()
     res.cancel = cancel
-    status: Outcome = "failed"
+    status = "failed"
     error: str | None = None
     bars = _Progress(progress)
     with _signals_cancel(cancel):
@@ -157,7 +157,7 @@ def run_pipeline(
                 status, error = "failed", f"{type(exc).__name__}: {exc}"
                 logger.exception("run failed")
         finally:
-            bind(step=SHAPE.closing.name)
+            bind(step=SHAPE.closing[0].name)
             # A second signal during cleanup must not abort the restore.
             signal_guard = (
                 _ignore_signals() if threading.current_thread() is threading.main_thread() else None
