@@ -8,8 +8,8 @@ since a `.sync` task cannot return data; the exit code tells Step Functions how 
 retries only 75. SIGTERM (the task is stopped, e.g. the execution was aborted) sets the run's cancel
 flag, so a long step stops between batches.
 
-`migrate` reads VC_PAYLOAD = {"input": the migrate state machine's execution input}, whose optional
-"params" may name another target schema; it applies the numbered migrations (`db migrate`).
+`migrate` reads VC_PAYLOAD = the migrate state machine's execution input, whose optional "params" may
+name another target schema; it applies the numbered migrations (`db migrate`).
 """
 
 from __future__ import annotations
@@ -23,13 +23,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from visit_conflicts.adapters import (
-    check_keys,
-    context_from_event,
-    params_from_event,
-    params_from_input,
-    resources,
-)
+from visit_conflicts.adapters import check_keys, context_from_event, params_from_event, params_from_input, resources
 from visit_conflicts.errors import EXIT_OK, exit_code
 from visit_conflicts.observability import bind, logger, metrics
 from visit_conflicts.pipeline import STEP_BY_NAME
@@ -71,8 +65,7 @@ def _migrate(payload: dict[str, Any]) -> int:
 
     from visit_conflicts.store.migrate import migrate
 
-    check_keys("VC_PAYLOAD", payload, ("input",))
-    params = params_from_input(payload.get("input"))
+    params = params_from_input(payload)
     res = resources(params)
     bind(step=MIGRATE, schema=res.schema)
     with psycopg.connect(res.pg_dsn, application_name="visit-conflicts migrate") as conn:
