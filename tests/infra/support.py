@@ -51,8 +51,17 @@ class Synthesised:
     def state_machine_definition(
         self, resolve: Callable[[Mapping[str, Any]], str] | None = None
     ) -> dict[str, Any]:
-        (machine,) = self.resources("AWS::StepFunctions::StateMachine").values()
+        machine = self.resources("AWS::StepFunctions::StateMachine")[self.pipeline_machine_id()]
         return render_definition(machine["Properties"]["DefinitionString"], resolve or placeholder)
+
+    def pipeline_machine_id(self) -> str:
+        """The logical id of the pipeline's state machine (the other one is the migrate machine)."""
+        (logical_id,) = [
+            k
+            for k, v in self.resources("AWS::StepFunctions::StateMachine").items()
+            if v["Properties"]["StateMachineName"] == self.config.state_machine_name
+        ]
+        return logical_id
 
 
 def synthesise(environment: str, outdir: Path) -> Synthesised:
