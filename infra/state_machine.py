@@ -279,16 +279,23 @@ class PipelineStateMachine(Construct):
             },
             result_path=c.TASK_FAILURE,
         )
-        exit_code = f"{c.TASK_FAILURE}.task.Containers[0].ExitCode"
+        # [*] and ArrayContains, not Containers[0]: a list either way, whatever the JSONPath engine.
+        exits = sfn.Pass(
+            self,
+            _id(state_name) + "ExitTransient",
+            state_name=state_name + " exit 75?",
+            parameters={
+                "transient": sfn.JsonPath.array_contains(
+                    sfn.JsonPath.list_at(f"{c.TASK_FAILURE}.task.Containers[*].ExitCode"), c.EXIT_TRANSIENT
+                )
+            },
+            result_path=f"{c.TASK_FAILURE}.exit",
+        )
         stop_code = f"{c.TASK_FAILURE}.task.StopCode"
         classify = sfn.Choice(self, _id(state_name) + "Exit", state_name=state_name + c.STATE_CLASSIFY_SUFFIX)
         classify.when(
             sfn.Condition.or_(
-                sfn.Condition.and_(
-                    sfn.Condition.is_present(exit_code),
-                    sfn.Condition.is_numeric(exit_code),
-                    sfn.Condition.number_equals(exit_code, c.EXIT_TRANSIENT),
-                ),
+                sfn.Condition.boolean_equals(f"{c.TASK_FAILURE}.exit.transient", True),
                 sfn.Condition.and_(
                     sfn.Condition.is_present(stop_code),
                     sfn.Condition.string_equals(stop_code, "TaskFailedToStart"),
@@ -311,7 +318,9 @@ class PipelineStateMachine(Construct):
                 cause=f"{state_name}: the task failed; see its log stream and the run report",
             )
         )
-        task.add_catch(parse.next(classify), errors=[sfn.Errors.TASKS_FAILED], result_path=c.TASK_FAILURE)
+        task.add_catch(
+            parse.next(exits).next(classify), errors=[sfn.Errors.TASKS_FAILED], result_path=c.TASK_FAILURE
+        )
         parallel = sfn.Parallel(
             self,
             _id(state_name),
