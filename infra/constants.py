@@ -64,8 +64,11 @@ TASK_FAILURE: Final = "$.taskFailure"  # an ECS task's failure, inside the class
 # An ECS task that could not start (image pull, ENI, capacity) is transient too.
 EXIT_TRANSIENT: Final = 75
 ERROR_PERMANENT: Final = "PermanentError"
-# Lambda's own service errors, worth a retry whatever the function does.
+# Lambda's own service errors, worth a retry whatever the function does. The Lambda tasks retry them
+# in the one retrier of their step (backoff, full jitter) instead of CDK's default retrier (no jitter,
+# six attempts), so a step's worst case counts every retry there is.
 LAMBDA_SERVICE_ERRORS: Final = (
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",

@@ -172,6 +172,7 @@ class PipelineStateMachine(Construct):
             _id(step.name),
             state_name=step.name,
             lambda_function=self._functions[step.name],
+            retry_on_service_exceptions=False,  # `_retry` covers them, with jitter
             payload=sfn.TaskInput.from_object(
                 {
                     # The execution name is the run id (D1), so the console, the ledger and the logs
@@ -261,6 +262,7 @@ class PipelineStateMachine(Construct):
             _id(state_name),
             state_name=state_name,
             lambda_function=self._functions[step.name],
+            retry_on_service_exceptions=False,  # `_retry` covers them, with jitter
             payload=sfn.TaskInput.from_object(payload),
             result_path=sfn.JsonPath.DISCARD,
             task_timeout=_timeout(step),
@@ -381,6 +383,7 @@ class PipelineStateMachine(Construct):
             _id(step.name),
             state_name=step.name,
             lambda_function=self._functions[step.name],
+            retry_on_service_exceptions=False,  # `_retry` covers them, with jitter
             payload=sfn.TaskInput.from_object(
                 {
                     "run_id": sfn.JsonPath.execution_name,
