@@ -435,15 +435,16 @@ def status_change_event(
 
 def cleanup_inputs(synthesised: Synthesised, event: dict[str, Any], machine_arn: str) -> list[dict[str, Any]]:
     """What the synthesised rules send to the cleanup Lambda for `event` (one entry per matching rule),
-    evaluated with moto's EventBridge pattern matcher and the rules' input transformers."""
+    evaluated with moto's EventBridge pattern matcher and the rules' input transformers. `machine_arn`
+    is the pipeline state machine's ARN (the migrate machine's executions are not the rules' concern)."""
     from moto.events.models import EventPattern
 
-    machines = list(synthesised.resources("AWS::StepFunctions::StateMachine"))
+    pipeline_machine = json.dumps({"Ref": synthesised.pipeline_machine_id()})
     inputs = []
     for rule in synthesised.resources("AWS::Events::Rule").values():
-        text_pattern = json.dumps(rule["Properties"]["EventPattern"])
-        for logical_id in machines:
-            text_pattern = text_pattern.replace(json.dumps({"Ref": logical_id}), json.dumps(machine_arn))
+        text_pattern = json.dumps(rule["Properties"]["EventPattern"]).replace(
+            pipeline_machine, json.dumps(machine_arn)
+        )
         if not EventPattern(None, json.loads(text_pattern)).matches_event(cast(Any, event)):
             continue
         (target,) = rule["Properties"]["Targets"]
