@@ -192,9 +192,3 @@ def _acknowledge_custom_resource_provider(stack: Stack) -> None:
                 "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
                 "CDK's AwsCustomResource provider only writes its logs; AWS's minimal policy for that",
             )
-            acknowledge(
-                child,
-                "L1",
-                "CDK's AwsCustomResource provider pins the Node.js runtime CDK tests it with; "
-                "it runs only at deploy time",
-            )
