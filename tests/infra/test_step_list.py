@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App
 
 from infra import constants as c
+from infra.stack import PipelineStack
 from infra.state_machine import visited_steps
-from tests.infra.support import Synthesised, synthesise
+from tests.infra.support import Synthesised, app_context, environment_config, synthesise
 from visit_conflicts import pipeline
 from visit_conflicts.errors import TRANSIENT_ERROR
 from visit_conflicts.pipeline import STEPS, Step, pipeline_shape, selected_work_steps
@@ -254,3 +256,14 @@ def test_visited_steps_follows_next_choices_maps_and_parallels() -> None:
     definition["States"]["b"] = {"Type": "Task", "Next": "a"}
     with pytest.raises(ValueError, match="loops back"):
         visited_steps(definition)
+
+
+def test_a_lambda_step_longer_than_lambda_allows_is_refused() -> None:
+    """Nothing that can exceed Lambda's 15 minutes runs in a Lambda: such a step must be a Fargate one."""
+    slow = tuple(
+        dataclasses.replace(s, timeout_seconds=c.LAMBDA_MAX_TIMEOUT_SECONDS + 1) if s.name == "restore" else s
+        for s in STEPS
+    )
+    app = App(context=app_context("dev"))
+    with pytest.raises(ValueError, match="step 'restore': timeout_seconds=901 exceeds Lambda's 900s"):
+        PipelineStack(app, "Slow", config=environment_config("dev"), steps=slow)
