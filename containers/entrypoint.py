@@ -1,5 +1,8 @@
-"""Fargate entrypoint of the one container image: `python -m containers.entrypoint STEP [--chunk N]`, or
-`python -m containers.entrypoint migrate` for the one-off schema migration task.
+"""Fargate entrypoint of the one container image: `python -m containers.entrypoint STEP [--chunk N]`;
+`python -m containers.entrypoint migrate` for the one-off schema migration task; and
+`python -m containers.entrypoint cli ARGS...` for an operator's one-off command in the VPC, e.g.
+`cli source check --target` (the Snowflake smoke test, docs/runbook.md): an ECS RunTask override can
+replace the command but not the entry point, so the command line is handed on from here.
 
 The state machine passes the run id, run context and parameter overrides as JSON in the environment
 variable VC_PAYLOAD (container overrides; never credentials). The step's result goes to the ledger,
@@ -23,20 +26,33 @@ import threading
 from types import FrameType
 from typing import Any
 
-from visit_conflicts.adapters import check_keys, context_from_event, params_from_event, params_from_input, resources
+from visit_conflicts.adapters import (
+    check_keys,
+    context_from_event,
+    params_from_event,
+    params_from_input,
+    resources,
+)
 from visit_conflicts.errors import EXIT_OK, exit_code
 from visit_conflicts.observability import bind, logger, metrics
 from visit_conflicts.pipeline import STEP_BY_NAME
 from visit_conflicts.step_runner import run_step
 
 MIGRATE = "migrate"
+CLI = "cli"
 PAYLOAD_KEYS = ("run_id", "context", "params")
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [CLI]:
+        # The command line's own parsing, messages and exit codes (0 ok, 1 failed, 2 bad usage).
+        from visit_conflicts.cli import main as cli_main
+
+        return cli_main(argv[1:])
     steps = [s.name for s in STEP_BY_NAME.values() if s.kind == "fargate"]
     parser = argparse.ArgumentParser(description="Run one Fargate step of the pipeline, or migrate")
-    parser.add_argument("step", choices=[*steps, MIGRATE])
+    parser.add_argument("step", choices=[*steps, MIGRATE, CLI])
     parser.add_argument("--chunk", type=int, default=None)
     args = parser.parse_args(argv)
     try:

@@ -142,6 +142,15 @@ class PipelineStack(Stack):
             value=network.security_group.security_group_id,
             description="the security group of the pipeline's compute (admitted on the database port)",
         )
+        # What an operator's one-off task needs (`aws ecs run-task`, docs/runbook.md: the source check).
+        CfnOutput(self, "ClusterName", value=fargate.cluster.cluster_name)
+        CfnOutput(
+            self,
+            "StepTaskDefinitionArn",
+            value=fargate.task_definition.task_definition_arn,
+            description="the Fargate steps' task definition; command `cli ...` runs a one-off CLI command",
+        )
+        CfnOutput(self, "PrivateSubnetIds", value=",".join(config.network.private_subnet_ids))
         _acknowledge_custom_resource_provider(self)
         Validations.of(self).add_plugins(AwsSolutionsChecks(self))
 

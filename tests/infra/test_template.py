@@ -541,3 +541,15 @@ def test_only_preflight_and_cleanup_describe_executions_of_this_machine(synthesi
     for role in describers:
         (statement,) = [s for s in _statements(template, role) if s["Action"] == "states:DescribeExecution"]
         assert statement["Resource"].endswith(f":execution:{synthesised.config.state_machine_name}:*")
+
+
+def test_outputs_name_what_an_operators_one_off_task_needs(synthesised: Synthesised) -> None:
+    """`aws ecs run-task` of the step task definition with command `cli source check --target`
+    (docs/runbook.md) needs the cluster, the task definition, the subnets and the security group."""
+    outputs = synthesised.template["Outputs"]
+    (cluster,) = synthesised.resources("AWS::ECS::Cluster")
+    assert outputs["ClusterName"]["Value"] == {"Ref": cluster}
+    assert outputs["StepTaskDefinitionArn"]["Value"] == {"Ref": _task_definitions(synthesised)["step"]["id"]}
+    assert outputs["PrivateSubnetIds"]["Value"] == ",".join(synthesised.config.network.private_subnet_ids)
+    (group,) = synthesised.resources("AWS::EC2::SecurityGroup")
+    assert outputs["ComputeSecurityGroupId"]["Value"] == {"Fn::GetAtt": [group, "GroupId"]}

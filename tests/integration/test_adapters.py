@@ -174,3 +174,17 @@ def test_abnormal_end_cleanup_closes_the_run_with_its_stored_parameters(
     with connect(pg_server_dsn, schema, autocommit=True) as conn:
         run = ledger.get_run(conn, "exec-8")
     assert run is not None and run["status"] == "cancelled" and run["report"]["status"] == "cancelled"
+
+
+def test_entrypoint_hands_a_cli_command_line_to_the_cli(
+    env: dict[str, Any], pg_server_dsn: str, schema: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operator's one-off task (`cli ...` as the ECS command override, e.g. the source check) runs
+    the command line with its own options and exit codes, without a state-machine payload."""
+    _preflight("exec-5", env)
+    capsys.readouterr()
+    argv = ["cli", "report", "--run-id", "exec-5", "--format", "json", "--pg-dsn", pg_server_dsn]
+    assert entrypoint.main([*argv, "--schema", schema]) == 0
+    assert json.loads(capsys.readouterr().out)["run_id"] == "exec-5"
+    unknown = ["cli", "report", "--run-id", "no-such-run", "--pg-dsn", pg_server_dsn, "--schema", schema]
+    assert entrypoint.main(unknown) == 2  # bad usage, as the command line says it
