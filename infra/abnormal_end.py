@@ -8,8 +8,12 @@ execution ARN, the execution input (which locates the run's schema; the run's ot
 from the ledger) and the matching outcome. Executions that end in the state machine's own Fail state
 already ran the closing states and are left out by error name.
 
-A failed invocation is retried by EventBridge (twice, for up to two hours) and then lands in an
-encrypted dead-letter queue, on which an alarm fires (`infra.alarms`): pg_cron may still be off.
+Nothing of a failed cleanup is lost: EventBridge invokes the Lambda asynchronously, so an event it could
+not deliver (throttling, permissions) goes to the rule target's dead-letter queue after EventBridge's
+retries, and an invocation that failed in the function goes, after Lambda's own retries, to the same
+queue as an on-failure record whose `requestPayload` is the cleanup's input (docs/runbook.md says how
+to replay it). Both retry twice within two hours. An alarm fires on the queue and on the function's
+errors (`infra.alarms`): pg_cron may still be off.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as lambda_destinations
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -26,6 +31,10 @@ from infra import constants as c
 from infra.nag import acknowledge
 
 _DETAIL_TYPE = "Step Functions Execution Status Change"
+# Retries of a delivery (EventBridge) and of a failed invocation (Lambda): a database that is briefly
+# unreachable gets two more chances within two hours.
+_RETRIES = 2
+_MAX_EVENT_AGE = Duration.hours(2)
 
 
 def dead_letter_queue(scope: Construct, construct_id: str) -> sqs.Queue:
@@ -53,6 +62,11 @@ class CleanupOnAbnormalEnd(Construct):
         super().__init__(scope, construct_id)
         self.cleanup_function = cleanup_function
         self.dead_letters = dead_letter_queue(self, "DeadLetters")
+        cleanup_function.configure_async_invoke(
+            retry_attempts=_RETRIES,
+            max_event_age=_MAX_EVENT_AGE,
+            on_failure=lambda_destinations.SqsDestination(self.dead_letters),
+        )
         machine = [state_machine.state_machine_arn]
         self.failed_rule = events.Rule(
             self,
@@ -97,8 +111,8 @@ class CleanupOnAbnormalEnd(Construct):
                             },
                         }
                     ),
-                    retry_attempts=2,
-                    max_event_age=Duration.hours(2),
+                    retry_attempts=_RETRIES,
+                    max_event_age=_MAX_EVENT_AGE,
                     dead_letter_queue=self.dead_letters,
                 )
             )

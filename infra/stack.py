@@ -151,6 +151,12 @@ class PipelineStack(Stack):
             description="the Fargate steps' task definition; command `cli ...` runs a one-off CLI command",
         )
         CfnOutput(self, "PrivateSubnetIds", value=",".join(config.network.private_subnet_ids))
+        CfnOutput(
+            self,
+            "CleanupFunctionName",
+            value=functions.abnormal_end.function_name,
+            description="the abnormal-end cleanup: invoke it by hand to close a run (docs/runbook.md)",
+        )
         _acknowledge_custom_resource_provider(self)
         Validations.of(self).add_plugins(AwsSolutionsChecks(self))
 

@@ -62,8 +62,9 @@ def test_migrate_executions_are_not_pipeline_runs(dev: Synthesised, status: str)
     assert _sent(dev, status, "States.TaskFailed", machine=MIGRATE_ARN) == []
 
 
-def test_cleanup_deliveries_are_retried_then_kept_in_a_dead_letter_queue(dev: Synthesised) -> None:
-    """A failed cleanup must not vanish: EventBridge retries it, then keeps it where an alarm sees it."""
+def test_failed_cleanups_are_retried_then_kept_in_a_dead_letter_queue(dev: Synthesised) -> None:
+    """A failed cleanup must not vanish: an event EventBridge could not deliver and an invocation that
+    failed in the function are both retried, then kept in the queue an alarm watches."""
     (function_id,) = [
         k
         for k, v in dev.resources("AWS::Lambda::Function").items()
@@ -78,3 +79,10 @@ def test_cleanup_deliveries_are_retried_then_kept_in_a_dead_letter_queue(dev: Sy
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 7200}
         (queue,) = [k for k in queues if target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [k, "Arn"]}]
         assert queues[queue]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    (invoke,) = dev.resources("AWS::Lambda::EventInvokeConfig").values()
+    assert invoke["Properties"]["FunctionName"] == {"Ref": function_id}
+    assert invoke["Properties"]["MaximumRetryAttempts"] == 2
+    assert invoke["Properties"]["MaximumEventAgeInSeconds"] == 7200
+    on_failure = invoke["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert on_failure == target["DeadLetterConfig"]["Arn"]
+    assert dev.template["Outputs"]["CleanupFunctionName"]["Value"] == {"Ref": function_id}
