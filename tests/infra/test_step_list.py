@@ -267,3 +267,16 @@ def test_a_lambda_step_longer_than_lambda_allows_is_refused() -> None:
     app = App(context=app_context("dev"))
     with pytest.raises(ValueError, match="step 'restore': timeout_seconds=901 exceeds Lambda's 900s"):
         PipelineStack(app, "Slow", config=environment_config("dev"), steps=slow)
+
+
+def test_the_runbook_lists_every_step_with_its_timeout() -> None:
+    """docs/runbook.md's table of durations is what operators size and alarm by: it must not drift from
+    the step list."""
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in (c.REPO_ROOT / "docs" / "runbook.md").read_text().splitlines()
+        if line.startswith("| ")
+    ]
+    for step in STEPS:
+        (row,) = [r for r in rows if r[0].split(",")[0] == step.name and len(r) == 5]
+        assert row[2] == f"{step.timeout_seconds // 60} min", step.name
