@@ -132,9 +132,14 @@ def _spy_on_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = Step.function
 
     def function(self: Step) -> Any:
-        if self in SHAPE.work:
-            return lambda *args, **kwargs: called.append(self.name) or StepResult()
-        return real(self)
+        if self not in SHAPE.work:
+            return real(self)
+
+        def record(*args: Any, **kwargs: Any) -> StepResult:
+            called.append(self.name)
+            return StepResult()
+
+        return record
 
     monkeypatch.setattr(Step, "function", function)
     return called
