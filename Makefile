@@ -11,7 +11,10 @@ CLI := $(PY) -m visit_conflicts
 # The CDK's jsii runtime prints an end-of-life banner on Node 20 (infra tests, mypy over them).
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo test venv pg-cron lint typecheck unit clean bench
+ENV ?= dev
+CDK := node_modules/.bin/cdk
+
+.PHONY: demo test venv pg-cron lint typecheck unit clean bench synth
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 2; }
@@ -22,6 +25,16 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# The CDK CLI pinned in package.json (package-lock.json), installed into the project, never globally.
+$(CDK): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $(CDK)
+
+# The CloudFormation template of one environment (cdk.json context) in cdk.out: no AWS credentials, no
+# Docker (image assets are built only by `cdk deploy`).
+synth: venv $(CDK)
+	$(CDK) synth -c env=$(ENV) --quiet
 
 # pg_cron exists only as a distribution package for the distribution's PostgreSQL; the tests need it.
 pg-cron:
@@ -37,7 +50,7 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy visit_conflicts devkit tests bench app.py infra
 
-test: venv pg-cron lint typecheck
+test: venv $(CDK) pg-cron lint typecheck
 	$(VENV)/bin/pytest -n 2 -q
 
 # Local stack, schema, generated data (a small delta on a second run), a full run and its report.

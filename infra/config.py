@@ -30,11 +30,66 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+_KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$"
+
+
 class SecretNames(_Strict):
-    """Secrets Manager names (credentials are managed outside CDK; only the names are known here)."""
+    """Secrets Manager names (credentials are managed outside CDK; only the names are known here), and
+    the customer-managed KMS key of each secret that uses one (readers then need kms:Decrypt on it)."""
 
     source: str = Field(min_length=1, description="Snowflake credentials")
     target: str = Field(min_length=1, description="PostgreSQL credentials")
+    source_kms_key_arn: str | None = Field(default=None, pattern=_KMS_KEY_ARN)
+    target_kms_key_arn: str | None = Field(default=None, pattern=_KMS_KEY_ARN)
+
+
+class NetworkConfig(_Strict):
+    """The existing VPC the database lives in, imported from these attributes (no lookup at synth time,
+    so synth needs no AWS credentials). The compute runs in `private_subnet_ids`, which route to the
+    internet through NAT gateways `nat_gateway_ids` (their public IPs go on the Snowflake allowlist)."""
+
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
+    availability_zones: list[str] = Field(min_length=1)
+    private_subnet_ids: list[str] = Field(min_length=1)
+    private_subnet_route_table_ids: list[str] = Field(min_length=1)
+    nat_gateway_ids: list[str] = Field(default_factory=list)
+    # Whether this stack adds the S3 gateway endpoint (image layers, no NAT traffic); false when the
+    # VPC already has one on these route tables (a route table takes only one).
+    s3_gateway_endpoint: bool = True
+
+    @field_validator("private_subnet_ids")
+    @classmethod
+    def _subnets(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.match(r"^subnet-[0-9a-f]{8,17}$", v)]
+        if bad:
+            raise ValueError(f"not subnet ids: {bad}")
+        return value
+
+    @field_validator("nat_gateway_ids")
+    @classmethod
+    def _nat_gateways(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.match(r"^nat-[0-9a-f]{8,17}$", v)]
+        if bad:
+            raise ValueError(f"not NAT gateway ids: {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_per_subnet(self) -> NetworkConfig:
+        n = len(self.private_subnet_ids)
+        if len(self.availability_zones) != n or len(self.private_subnet_route_table_ids) != n:
+            raise ValueError(
+                "availability_zones, private_subnet_ids and private_subnet_route_table_ids must list one "
+                f"entry per subnet, in the same order (got {len(self.availability_zones)}, {n}, "
+                f"{len(self.private_subnet_route_table_ids)})"
+            )
+        return self
+
+
+class DatabaseConfig(_Strict):
+    """The PostgreSQL database's security group and port: the stack admits the compute on that port."""
+
+    security_group_id: str = Field(pattern=r"^sg-[0-9a-f]{8,17}$")
+    port: int = Field(default=5432, gt=0, lt=65536)
 
 
 class ScheduleConfig(_Strict):
@@ -99,7 +154,8 @@ class EnvironmentConfig(_Strict):
     name: str = Field(pattern=r"^[a-z0-9_-]+$")
     account: str = Field(pattern=r"^\d{12}$")
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-    vpc_id: str | None = Field(default=None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    network: NetworkConfig
+    database: DatabaseConfig
     secrets: SecretNames
     schedule: ScheduleConfig
     email: EmailConfig
@@ -107,6 +163,7 @@ class EnvironmentConfig(_Strict):
     max_chunk_concurrency: int = Field(gt=0, le=c.MAX_INLINE_MAP_CONCURRENCY)
     log_retention_days: int
     # Upper bound of a whole run; an execution that exceeds it ends TIMED_OUT and cleanup still runs.
+    # It must cover the worst case of the step list at this environment's chunk concurrency (checked).
     execution_timeout_hours: int = Field(default=12, gt=0, le=24 * 7)
     alarm_emails: list[str] = Field(default_factory=list)
 
@@ -130,6 +187,11 @@ class EnvironmentConfig(_Strict):
     @property
     def stack_name(self) -> str:
         return c.STACK_NAME_TEMPLATE.format(environment=self.name)
+
+    @property
+    def state_machine_name(self) -> str:
+        """Fixed, so IAM can name its executions without a reference to the machine (no cycle)."""
+        return c.STATE_MACHINE_NAME_TEMPLATE.format(environment=self.name)
 
     def deployed_environment(self) -> dict[str, str]:
         """The environment variables of every Lambda and container: names and addresses, never secrets."""
@@ -198,3 +260,10 @@ def check_runtime_config(config: EnvironmentConfig, config_dir: Path = c.RUNTIME
         problems.append(f"{path.name} uses ${{...}} placeholders the deployment does not set: {missing}")
     if problems:
         raise InfraConfigError("runtime config disagrees with the deployment:\n  " + "\n  ".join(problems))
+
+
+def load_runtime_chunks(environment: str, config_dir: Path = c.RUNTIME_CONFIG_DIR) -> int:
+    """The number of detect chunks of a scheduled run (config/<env>.toml `chunks`, default 4)."""
+    path = config_dir / f"{environment}.toml"
+    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    return int(data.get("chunks", 4))

@@ -20,6 +20,18 @@ LAMBDA_BUILD_TARGET: Final = "lambda"
 RUNTIME_CONFIG_DIR: Final = REPO_ROOT / "config"
 
 STACK_NAME_TEMPLATE: Final = "VisitConflicts-{environment}"
+STATE_MACHINE_NAME_TEMPLATE: Final = "visit-conflicts-{environment}"
+MIGRATE_STATE_MACHINE_NAME_TEMPLATE: Final = "visit-conflicts-{environment}-migrate"
+# The state machine's log group: Step Functions' log delivery needs a /aws/vendedlogs/ name to stay
+# within CloudWatch Logs' resource-policy size limit.
+STATE_MACHINE_LOG_GROUP_TEMPLATE: Final = "/aws/vendedlogs/states/visit-conflicts-{environment}"
+# Tags of this app's images in the bootstrap's asset repository: the ECR lifecycle rule keeps the
+# newest images with this prefix.
+DOCKER_TAG_PREFIX: Final = "visit-conflicts-"
+ECR_IMAGES_KEPT: Final = 20
+# The Lambda that ends a run the state machine could not close (abnormal end), beside the step Lambdas.
+ABNORMAL_END_HANDLER: Final = "functions.cleanup.handler"
+MIGRATE_COMMAND: Final = "migrate"
 CONTAINER_NAME: Final = "pipeline"
 LAMBDA_HANDLER_TEMPLATE: Final = "functions.{step}.handler"
 LAMBDA_MEMORY_MIB: Final = 1024
@@ -36,15 +48,32 @@ DEPLOYED_ENV_NAMES: Final = frozenset(
 )
 
 # Paths of the state machine's JSON document (JSONPath query language).
-INPUT_PARAMS: Final = "$.params"  # the execution input's parameter overrides (D3), kept untouched
 RUN: Final = "$.run"  # preflight's result: payload, chunks, selected steps
 RUN_STEPS: Final = "$.run.steps"
 RUN_CHUNKS: Final = "$.run.chunks"
 RUN_PAYLOAD: Final = "$.run.payload"
 SELECTION: Final = "$.selection"
 ERROR: Final = "$.error"
-CLEANUP_RESULT: Final = "$.cleanup"
+END: Final = "$.end"  # how the work ended: {"outcome", "error"}, set on the success and the catch path
+RESTORE_RESULT: Final = "$.restore"
+REPORT_RESULT: Final = "$.report"
 CHUNK: Final = "$.chunk"
+TASK_FAILURE: Final = "$.taskFailure"  # an ECS task's failure, inside the classifying Parallel
+
+# Exit codes of the container (visit_conflicts.errors): 75 = transient, retried; anything else is not.
+# An ECS task that could not start (image pull, ENI, capacity) is transient too.
+EXIT_TRANSIENT: Final = 75
+ERROR_PERMANENT: Final = "PermanentError"
+# Lambda's own service errors, worth a retry whatever the function does. The Lambda tasks retry them
+# in the one retrier of their step (backoff, full jitter) instead of CDK's default retrier (no jitter,
+# six attempts), so a step's worst case counts every retry there is.
+LAMBDA_SERVICE_ERRORS: Final = (
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
 
 # Outcomes understood by the cleanup step (same words as the local runner).
 OUTCOME_SUCCEEDED: Final = "succeeded"
@@ -52,16 +81,18 @@ OUTCOME_FAILED: Final = "failed"
 OUTCOME_CANCELLED: Final = "cancelled"
 
 # Error names of the state machine's own Fail states. Executions that end in one of them already ran
-# cleanup, so the abnormal-end rules leave them alone (D19).
-ERROR_STEP_FAILED: Final = "VisitConflicts.StepFailed"
+# their closing states (restore, report), so the abnormal-end rules leave them alone (D19).
 ERROR_RUN_NOT_SUCCEEDED: Final = "VisitConflicts.RunNotSucceeded"
-OWN_FAIL_ERRORS: Final = (ERROR_STEP_FAILED, ERROR_RUN_NOT_SUCCEEDED)
+OWN_FAIL_ERRORS: Final = (ERROR_RUN_NOT_SUCCEEDED,)
 
 # Names of the states that are not steps (step states are named after their step).
-STATE_DEFAULT_PARAMS: Final = "Default params"
-STATE_HAS_PARAMS: Final = "Input has params?"
-STATE_FAILURE_CLEANUP_SUFFIX: Final = " after failure"
+STATE_WORK_SUCCEEDED: Final = "Work succeeded"
+STATE_WORK_FAILED: Final = "Work failed"
 STATE_RUN_SUCCEEDED: Final = "Run succeeded?"
+STATE_TASK_SUFFIX: Final = " task"  # the ECS task inside a step's classifying Parallel
+STATE_CLASSIFY_SUFFIX: Final = " exit?"
+STATE_TRANSIENT_SUFFIX: Final = " transient"
+STATE_PERMANENT_SUFFIX: Final = " permanent"
 STATE_SUCCEED: Final = "Done"
 STATE_FAIL_STEP: Final = "Step failed"
 STATE_FAIL_RUN: Final = "Run not succeeded"
@@ -74,6 +105,10 @@ SCHEDULE_INPUT: Final[dict[str, dict[str, object]]] = {
 }  # a scheduled run uses the environment's config unchanged
 
 ALARM_PERIOD_MINUTES: Final = 5
+# "No successful run in 26 h": a nightly run plus two hours of slack.
+NO_SUCCESS_HOURS: Final = 26
+METRICS_NAMESPACE: Final = "VisitConflicts"  # visit_conflicts.observability
+METRICS_SERVICE: Final = "visit-conflicts"
 
 RETENTION_BY_DAYS: Final = {
     1: logs.RetentionDays.ONE_DAY,

@@ -1,15 +1,20 @@
-"""The Lambda steps as container-image functions built from the pipeline's one image (`lambda` target).
+"""The Lambda steps as container-image functions built from the pipeline's one image (`lambda` target),
+plus the abnormal-end cleanup function.
 
 One function per step of kind "lambda" in the step list; its image command is that step's handler in
-`functions/`. Each reads both database secrets (by name, from the runtime config); only the step that
-always runs (cleanup + report) may send email through SES (D22).
+`functions/`. Least privilege by role: the opening step (preflight) reads both secrets and may describe
+this state machine's executions (to tell later whether the execution that owns a run still runs); the
+closing steps read only the PostgreSQL secret, never Snowflake's; only the last closing step (report)
+and the abnormal-end cleanup send email (D22). The cleanup function also describes executions: it
+leaves a redriven, running execution to its own closing states.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -19,7 +24,10 @@ from infra import constants as c
 from infra.nag import acknowledge
 from infra.network import PipelineNetwork
 from infra.secrets import PipelineSecrets
-from visit_conflicts.pipeline import Step
+from visit_conflicts.pipeline import Step, pipeline_shape
+
+ABNORMAL_END = "cleanup"
+ABNORMAL_END_TIMEOUT_SECONDS = 900  # restore + report in one invocation, each bounded far below
 
 
 class PipelineFunctions(Construct):
@@ -35,9 +43,31 @@ class PipelineFunctions(Construct):
         log_retention: logs.RetentionDays,
         email_sender: str,
         email_sender_domain: str,
+        state_machine_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        shape = pipeline_shape(steps)
         self._by_step: dict[str, lambda_.DockerImageFunction] = {}
+        self._network = network
+        self._environment = environment
+        self._log_retention = log_retention
+        stack = Stack.of(self)
+        # Built from the fixed name, not the machine's ARN: the machine refers to these functions, so a
+        # reference back would be a dependency cycle.
+        executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        describe = iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions])
+        send_email = iam.PolicyStatement(
+            actions=["ses:SendEmail", "ses:SendRawEmail"],
+            resources=[
+                stack.format_arn(service="ses", resource="identity", resource_name=identity)
+                for identity in (email_sender, email_sender_domain)
+            ],
+        )
         for step in steps:
             if step.kind != "lambda":
                 continue
@@ -46,40 +76,56 @@ class PipelineFunctions(Construct):
                     f"step {step.name!r}: timeout_seconds={step.timeout_seconds} exceeds Lambda's "
                     f"{c.LAMBDA_MAX_TIMEOUT_SECONDS}s; make it a fargate step or shorten it"
                 )
-            function = lambda_.DockerImageFunction(
-                self,
-                _construct_id(step.name),
-                description=f"visit-conflicts {step.name}: {step.summary}",
-                code=lambda_.DockerImageCode.from_image_asset(
-                    str(c.REPO_ROOT),
-                    file=c.DOCKERFILE,
-                    target=c.LAMBDA_BUILD_TARGET,
-                    cmd=[c.LAMBDA_HANDLER_TEMPLATE.format(step=step.name)],
-                ),
-                architecture=lambda_.Architecture.X86_64,
-                memory_size=c.LAMBDA_MEMORY_MIB,
-                timeout=Duration.seconds(step.timeout_seconds),
-                environment=dict(environment),
-                vpc=network.vpc,
-                vpc_subnets=network.subnets,
-                security_groups=[network.security_group],
-                log_group=logs.LogGroup(self, f"{_construct_id(step.name)}Logs", retention=log_retention),
+            function = self._function(
+                step.name,
+                c.LAMBDA_HANDLER_TEMPLATE.format(step=step.name),
+                f"visit-conflicts {step.name}: {step.summary}",
+                step.timeout_seconds,
             )
-            secrets.grant_read(function)
-            if step.always_runs:
-                function.add_to_role_policy(
-                    iam.PolicyStatement(
-                        actions=["ses:SendEmail", "ses:SendRawEmail"],
-                        resources=[
-                            Stack.of(self).format_arn(
-                                service="ses", resource="identity", resource_name=identity
-                            )
-                            for identity in (email_sender, email_sender_domain)
-                        ],
-                    )
-                )
-            _acknowledge_lambda_findings(function)
+            secrets.grant_read_target(function)
+            if step is shape.opening:
+                secrets.grant_read_source(function)
+                function.add_to_role_policy(describe)
+                _acknowledge_describe(function, executions)
+            if step is shape.closing[-1]:
+                function.add_to_role_policy(send_email)
             self._by_step[step.name] = function
+        self.abnormal_end = self._function(
+            ABNORMAL_END,
+            c.ABNORMAL_END_HANDLER,
+            "visit-conflicts cleanup after an abnormal end: every closing step (restore, report)",
+            ABNORMAL_END_TIMEOUT_SECONDS,
+        )
+        secrets.grant_read_target(self.abnormal_end)
+        self.abnormal_end.add_to_role_policy(send_email)
+        self.abnormal_end.add_to_role_policy(describe)
+        _acknowledge_describe(self.abnormal_end, executions)
+
+    def _function(
+        self, name: str, handler: str, description: str, timeout: int
+    ) -> lambda_.DockerImageFunction:
+        function = lambda_.DockerImageFunction(
+            self,
+            _construct_id(name),
+            description=description,
+            code=lambda_.DockerImageCode.from_image_asset(
+                str(c.REPO_ROOT),
+                file=c.DOCKERFILE,
+                target=c.LAMBDA_BUILD_TARGET,
+                cmd=[handler],
+                platform=ecr_assets.Platform.LINUX_AMD64,
+            ),
+            architecture=lambda_.Architecture.X86_64,
+            memory_size=c.LAMBDA_MEMORY_MIB,
+            timeout=Duration.seconds(timeout),
+            environment=dict(self._environment),
+            vpc=self._network.vpc,
+            vpc_subnets=self._network.subnets,
+            security_groups=[self._network.security_group],
+            log_group=logs.LogGroup(self, f"{_construct_id(name)}Logs", retention=self._log_retention),
+        )
+        _acknowledge_lambda_findings(function)
+        return function
 
     def function_for(self, step_name: str) -> lambda_.IFunction:
         return self._by_step[step_name]
@@ -88,9 +134,23 @@ class PipelineFunctions(Construct):
     def by_step(self) -> Mapping[str, lambda_.IFunction]:
         return dict(self._by_step)
 
+    @property
+    def all_functions(self) -> list[lambda_.IFunction]:
+        return [*self._by_step.values(), self.abnormal_end]
+
 
 def _construct_id(step_name: str) -> str:
     return "".join(part.capitalize() for part in step_name.replace("-", "_").split("_")) + "Function"
+
+
+def _acknowledge_describe(function: lambda_.DockerImageFunction, executions: str) -> None:
+    assert function.role is not None
+    acknowledge(
+        function.role,
+        f"IAM5[Resource::{executions}]",
+        "states:DescribeExecution of this pipeline's own executions: every execution name is a run id "
+        "not known before it starts; the state machine name is fixed",
+    )
 
 
 def _acknowledge_lambda_findings(function: lambda_.DockerImageFunction) -> None:

@@ -1,50 +1,96 @@
-"""Where the pipeline's Lambdas and Fargate tasks run: the VPC, their subnets and their security group.
+"""Where the pipeline's Lambdas and Fargate tasks run: the environment's existing VPC, imported from the
+attributes in cdk.json (no lookup, so synth needs no AWS credentials), its private subnets, and a
+security group for the compute.
 
-With `vpc_id` the existing VPC (the one that reaches the PostgreSQL database) is looked up; without it a
-small VPC is created. Either way the compute runs in private subnets with outbound internet access
-(Snowflake, Secrets Manager, SES) and accepts no inbound traffic. The database's security group must
-admit `security_group` on its port; that rule belongs to the database and is managed outside CDK.
+The compute's security group accepts no inbound traffic and sends only what the pipeline needs: HTTPS
+(Snowflake, Secrets Manager, SES, Step Functions, ECR, CloudWatch) and the database port to the
+database's security group, on which this stack adds the matching ingress rule. Outbound internet goes
+through the VPC's NAT gateways, whose public IPs the stack outputs for the Snowflake network policy
+(read from EC2 at deploy time, not typed by hand); an S3 gateway endpoint keeps image layers off the NAT.
 """
 
 from __future__ import annotations
 
+from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_logs as logs
+from aws_cdk import custom_resources as cr
 from constructs import Construct
+
+from infra.config import DatabaseConfig, NetworkConfig
+from infra.nag import acknowledge
 
 
 class PipelineNetwork(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, vpc_id: str | None, log_retention: logs.RetentionDays
+        self, scope: Construct, construct_id: str, *, network: NetworkConfig, database: DatabaseConfig
     ) -> None:
         super().__init__(scope, construct_id)
-        if vpc_id:
-            self.vpc: ec2.IVpc = ec2.Vpc.from_lookup(self, "Vpc", vpc_id=vpc_id)
-        else:
-            vpc = ec2.Vpc(
-                self,
-                "Vpc",
-                max_azs=2,
-                nat_gateways=1,  # one NAT: the pipeline is a batch job, an AZ outage only delays a run
-                subnet_configuration=[
-                    ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
-                    ec2.SubnetConfiguration(
-                        name="compute", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22
-                    ),
-                ],
-            )
-            vpc.add_flow_log(
-                "FlowLog",
-                destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                    logs.LogGroup(self, "FlowLogs", retention=log_retention)
-                ),
-            )
-            self.vpc = vpc
-        self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        self.vpc: ec2.IVpc = ec2.Vpc.from_vpc_attributes(
+            self,
+            "Vpc",
+            vpc_id=network.vpc_id,
+            availability_zones=network.availability_zones,
+            private_subnet_ids=network.private_subnet_ids,
+            private_subnet_route_table_ids=network.private_subnet_route_table_ids,
+        )
+        self.subnets = ec2.SubnetSelection(subnets=self.vpc.private_subnets)
         self.security_group = ec2.SecurityGroup(
             self,
             "Compute",
             vpc=self.vpc,
-            description="visit-conflicts Lambdas and Fargate tasks: outbound only",
-            allow_all_outbound=True,
+            description="visit-conflicts Lambdas and Fargate tasks: HTTPS out and the database port",
+            allow_all_outbound=False,
         )
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "Snowflake and AWS APIs over HTTPS"
+        )
+        self.database = ec2.SecurityGroup.from_security_group_id(
+            self, "Database", database.security_group_id, mutable=True, allow_all_outbound=False
+        )
+        self.security_group.add_egress_rule(
+            self.database, ec2.Port.tcp(database.port), "the PostgreSQL database"
+        )
+        # The rule lives on the database's group (created by this stack as a separate resource).
+        self.database.add_ingress_rule(
+            self.security_group, ec2.Port.tcp(database.port), "visit-conflicts pipeline compute"
+        )
+        if network.s3_gateway_endpoint:
+            ec2.GatewayVpcEndpoint(
+                self,
+                "S3Endpoint",
+                vpc=self.vpc,
+                service=ec2.GatewayVpcEndpointAwsService.S3,
+                subnets=[self.subnets],
+            )
+        self._output_nat_ips(network.nat_gateway_ids)
+
+    def _output_nat_ips(self, nat_gateway_ids: list[str]) -> None:
+        """The public IP of each NAT gateway, as a stack output (the Snowflake allowlist)."""
+        for index, nat_id in enumerate(nat_gateway_ids):
+            lookup = cr.AwsCustomResource(
+                self,
+                f"NatGateway{index}",
+                on_update=cr.AwsSdkCall(
+                    service="EC2",
+                    action="describeNatGateways",
+                    parameters={"NatGatewayIds": [nat_id]},
+                    physical_resource_id=cr.PhysicalResourceId.of(f"nat-ip-{nat_id}"),
+                    output_paths=["NatGateways.0.NatGatewayAddresses.0.PublicIp"],
+                ),
+                policy=cr.AwsCustomResourcePolicy.from_sdk_calls(
+                    resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE
+                ),
+                install_latest_aws_sdk=False,
+            )
+            CfnOutput(
+                self,
+                f"NatPublicIp{index}",
+                value=lookup.get_response_field("NatGateways.0.NatGatewayAddresses.0.PublicIp"),
+                description=f"public IP of {nat_id}: add it to the Snowflake network policy",
+            )
+            acknowledge(
+                lookup,
+                "IAM5[Resource::*]",
+                "ec2:DescribeNatGateways has no resource-level permissions; the lookup only reads the "
+                "public IPs of the NAT gateways named in cdk.json",
+            )

@@ -2,18 +2,36 @@
 
 Shape (JSONPath query language):
 
-    Input has params? -> [Default params] -> <first step, Lambda: preflight>       result at $.run
+    <opening step, Lambda: preflight>  payload: run id = execution name, execution ARN, execution input
+                                       (unknown top-level input keys are refused there); result at $.run
     for each work step, in STEPS order:
         Select <step> (Pass: States.ArrayContains($.run.steps, '<step>')) -> Run <step>? (Choice)
-            selected:     <step>  (Lambda task | ECS RunTask .sync | Map over $.run.chunks of either)
+            selected:     <step>   Lambda task, or for a Fargate step a Parallel around the ECS task that
+                                   classifies its exit (below), or a Map over $.run.chunks of either
             not selected: the next step's Select state
-    <always-runs step, Lambda: cleanup> outcome "succeeded" -> Run succeeded? -> Done | Run not succeeded
-    any step's catch (States.ALL, error at $.error) -> <cleanup> after failure -> Step failed
+    Work succeeded (Pass: $.end = succeeded) -> <closing steps, Lambdas: restore -> report>
+    any step's catch (States.ALL, error at $.error) -> Work failed (Pass: $.end = failed, the error)
+        -> the same closing steps
+    Run succeeded? (the report's run status) -> Done | Run not succeeded (Fail, cause: the report's
+        message, which names the execution input that finishes the work)
+
+A Fargate step `X` is a Parallel state `X` with one branch: `X task` (ECS RunTask .sync); a failed
+task (States.TaskFailed, cause = the task's description) goes to `X exit code` (parse the cause) and
+`X exit?`: exit code 75, or a task that failed to start, ends in the Fail state `X transient` (error
+TransientError), anything else in `X permanent` (error PermanentError). The Parallel retries only
+TransientError, with exponential backoff and full jitter; Lambda steps likewise retry TransientError
+(what the adapters raise for a transient failure) and Lambda's own service errors. Nothing else is
+retried: a logic error goes straight to the closing steps.
+
+Redrive is not supported (a closed run is never resumed): the catch path ends the run through the
+closing steps, and a step that a redrive re-enters is refused by the ledger (its run is closed) as a
+permanent error, which leads through the closing steps again (they leave the closed run alone) to the
+Fail state, whose cause says which execution to start instead. The abnormal-end rule covers executions
+that end without reaching the closing steps (`infra.abnormal_end`).
 
 The first choice rule of every Choice state is the path of a run in which every step is selected and
-succeeds; `visited_steps` relies on that. Step states carry their step's name, retry policy and
-timeout. The payload holds ids, the run context, parameter overrides and the chunk list, never
-credentials or bulk results (those go through the run ledger, D20).
+succeeds; `visited_steps` relies on that. The payload holds ids, the run context, parameter overrides
+and the chunk list, never credentials or bulk results (those go through the run ledger, D20).
 """
 
 from __future__ import annotations
@@ -32,14 +50,16 @@ from constructs import Construct
 from infra import constants as c
 from infra.nag import acknowledge
 from infra.tasks import PipelineTasks
+from visit_conflicts.errors import TRANSIENT_ERROR
 from visit_conflicts.pipeline import Step, pipeline_shape
 
 
 def visited_steps(definition: Mapping[str, Any]) -> list[str]:
     """Names of the step states, in the order a run visits them when every step is selected and succeeds.
 
-    Walks the ASL from StartAt along Next, taking the first rule of each Choice; Task and Map states
-    are steps (a Map's iterations are its step, not separate ones). Pure: only the definition is read.
+    Walks the ASL from StartAt along Next, taking the first rule of each Choice; Task, Map and Parallel
+    states are steps (a Map's iterations and a Parallel's task are its step, not separate ones). Pure:
+    only the definition is read.
     """
     states: Mapping[str, Any] = definition["States"]
     name: str | None = definition["StartAt"]
@@ -51,7 +71,7 @@ def visited_steps(definition: Mapping[str, Any]) -> list[str]:
         seen.add(name)
         state = states[name]
         kind = state["Type"]
-        if kind in ("Task", "Map"):
+        if kind in ("Task", "Map", "Parallel"):
             order.append(name)
         if kind == "Choice":
             name = state["Choices"][0]["Next"]
@@ -68,6 +88,8 @@ class PipelineStateMachine(Construct):
         scope: Construct,
         construct_id: str,
         *,
+        state_machine_name: str,
+        log_group_name: str,
         steps: Sequence[Step],
         functions: Mapping[str, lambda_.IFunction],
         fargate: PipelineTasks,
@@ -80,16 +102,17 @@ class PipelineStateMachine(Construct):
         self._functions = functions
         self._fargate = fargate
         self._max_chunk_concurrency = max_chunk_concurrency
-
+        self.log_group = logs.LogGroup(self, "Logs", log_group_name=log_group_name, retention=log_retention)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
+            state_machine_name=state_machine_name,
             definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
             state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=execution_timeout,
             tracing_enabled=True,
             logs=sfn.LogOptions(
-                destination=logs.LogGroup(self, "Logs", retention=log_retention),
+                destination=self.log_group,
                 level=sfn.LogLevel.ALL,
                 # The payload holds ids, the run context and parameter overrides only: safe to log.
                 include_execution_data=True,
@@ -101,20 +124,9 @@ class PipelineStateMachine(Construct):
 
     def _definition(self) -> sfn.IChainable:
         shape = self._shape
-        failure = self._cleanup(failed=True).next(
-            sfn.Fail(
-                self,
-                "StepFailed",
-                state_name=c.STATE_FAIL_STEP,
-                error=c.ERROR_STEP_FAILED,
-                # A fixed cause: a path into the caught error would fail the state (States.Runtime)
-                # for errors without a Cause. The step's error is in the run report and the history.
-                cause="a step failed and cleanup ran; see the run report and the execution history",
-            )
-        )
         succeeded = sfn.Choice(self, "RunSucceeded", state_name=c.STATE_RUN_SUCCEEDED)
         succeeded.when(
-            sfn.Condition.string_equals(f"{c.CLEANUP_RESULT}.status", c.OUTCOME_SUCCEEDED),
+            sfn.Condition.string_equals(f"{c.REPORT_RESULT}.status", c.OUTCOME_SUCCEEDED),
             sfn.Succeed(self, "Done", state_name=c.STATE_SUCCEED),
         )
         succeeded.otherwise(
@@ -123,29 +135,35 @@ class PipelineStateMachine(Construct):
                 "RunNotSucceeded",
                 state_name=c.STATE_FAIL_RUN,
                 error=c.ERROR_RUN_NOT_SUCCEEDED,
-                cause="cleanup finished but the run's report status is not 'succeeded'; see the report",
+                # The report step always returns a message: what failed, and the execution input that
+                # finishes the work (redrive is not supported).
+                cause_path=f"{c.REPORT_RESULT}.message",
             )
         )
+        closing: sfn.IChainable = succeeded
+        for step in reversed(shape.closing):
+            closing = self._closing(step).next(closing)
+        work_failed = sfn.Pass(
+            self,
+            "WorkFailed",
+            state_name=c.STATE_WORK_FAILED,
+            parameters={"outcome": c.OUTCOME_FAILED, "error": sfn.JsonPath.object_at(c.ERROR)},
+            result_path=c.END,
+        ).next(closing)
+        work_succeeded = sfn.Pass(
+            self,
+            "WorkSucceeded",
+            state_name=c.STATE_WORK_SUCCEEDED,
+            parameters={"outcome": c.OUTCOME_SUCCEEDED, "error": ""},
+            result_path=c.END,
+        ).next(closing)
         # Built back to front: each work step's "skip" edge leads to the next step's selection.
-        next_state: sfn.IChainable = self._cleanup(failed=False).next(succeeded)
+        next_state: sfn.IChainable = work_succeeded
         for step in reversed(shape.work):
-            next_state = self._optional(step, next_state, failure)
-
-        opening = self._opening(failure)
+            next_state = self._optional(step, next_state, work_failed)
+        opening = self._opening(work_failed)
         opening.next(next_state)
-        start = sfn.Choice(self, "HasParams", state_name=c.STATE_HAS_PARAMS)
-        start.when(sfn.Condition.is_present(c.INPUT_PARAMS), opening)
-        # An execution input without "params" (e.g. `{}` from the console) means: no overrides.
-        start.otherwise(
-            sfn.Pass(
-                self,
-                "DefaultParams",
-                state_name=c.STATE_DEFAULT_PARAMS,
-                result=sfn.Result.from_object({}),
-                result_path=c.INPUT_PARAMS,
-            ).next(opening)
-        )
-        return start
+        return opening
 
     def _opening(self, failure: sfn.IChainable) -> sfn_tasks.LambdaInvoke:
         step = self._shape.opening
@@ -154,9 +172,16 @@ class PipelineStateMachine(Construct):
             _id(step.name),
             state_name=step.name,
             lambda_function=self._functions[step.name],
+            retry_on_service_exceptions=False,  # `_retry` covers them, with jitter
             payload=sfn.TaskInput.from_object(
-                # The execution name is the run id (D1), so the console, the ledger and the logs agree.
-                {"run_id": sfn.JsonPath.execution_name, "params": sfn.JsonPath.object_at(c.INPUT_PARAMS)}
+                {
+                    # The execution name is the run id (D1), so the console, the ledger and the logs
+                    # agree; the execution ARN lets the ledger ask later whether the execution runs.
+                    "run_id": sfn.JsonPath.execution_name,
+                    "execution_arn": sfn.JsonPath.execution_id,
+                    # The whole input: preflight refuses keys it does not know (D3).
+                    "input": sfn.JsonPath.object_at("$$.Execution.Input"),
+                }
             ),
             result_selector={
                 "payload": {
@@ -194,13 +219,10 @@ class PipelineStateMachine(Construct):
         )
         return select.next(run)
 
-    def _work(self, step: Step) -> sfn.TaskStateBase | sfn.Map:
+    def _work(self, step: Step) -> sfn.TaskStateBase | sfn.Map | sfn.Parallel:
         if not step.map_over_chunks:
-            state = self._task(step, state_name=step.name, chunked=False)
-            _retry(state, step)
-            return state
-        chunk = self._task(step, state_name=step.name + c.STATE_CHUNK_SUFFIX, chunked=True)
-        _retry(chunk, step)
+            return self._retried(step, state_name=step.name, chunked=False)
+        chunk = self._retried(step, state_name=step.name + c.STATE_CHUNK_SUFFIX, chunked=True)
         mapped = sfn.Map(
             self,
             _id(step.name),
@@ -217,25 +239,101 @@ class PipelineStateMachine(Construct):
         mapped.item_processor(chunk)
         return mapped
 
-    def _task(self, step: Step, *, state_name: str, chunked: bool) -> sfn.TaskStateBase:
-        construct_id = _id(state_name)
+    def _retried(self, step: Step, *, state_name: str, chunked: bool) -> sfn.TaskStateBase | sfn.Parallel:
+        """The state that runs one call of the step, with its retry of transient failures."""
         if step.kind == "lambda":
-            payload: dict[str, Any] = {
-                "run_id": sfn.JsonPath.string_at(f"{c.RUN_PAYLOAD}.run_id"),
-                "context": sfn.JsonPath.object_at(f"{c.RUN_PAYLOAD}.context"),
-                "params": sfn.JsonPath.object_at(f"{c.RUN_PAYLOAD}.params"),
-            }
-            if chunked:
-                payload["chunk"] = sfn.JsonPath.number_at(c.CHUNK)
-            return sfn_tasks.LambdaInvoke(
+            task = self._lambda_task(step, state_name=state_name, chunked=chunked)
+            _retry(task, step)
+            return task
+        classified = self._classified_task(step, state_name=state_name, chunked=chunked)
+        _retry(classified, step)
+        return classified
+
+    def _lambda_task(self, step: Step, *, state_name: str, chunked: bool) -> sfn_tasks.LambdaInvoke:
+        payload: dict[str, Any] = {
+            "run_id": sfn.JsonPath.string_at(f"{c.RUN_PAYLOAD}.run_id"),
+            "context": sfn.JsonPath.object_at(f"{c.RUN_PAYLOAD}.context"),
+            "params": sfn.JsonPath.object_at(f"{c.RUN_PAYLOAD}.params"),
+        }
+        if chunked:
+            payload["chunk"] = sfn.JsonPath.number_at(c.CHUNK)
+        return sfn_tasks.LambdaInvoke(
+            self,
+            _id(state_name),
+            state_name=state_name,
+            lambda_function=self._functions[step.name],
+            retry_on_service_exceptions=False,  # `_retry` covers them, with jitter
+            payload=sfn.TaskInput.from_object(payload),
+            result_path=sfn.JsonPath.DISCARD,
+            task_timeout=_timeout(step),
+        )
+
+    def _classified_task(self, step: Step, *, state_name: str, chunked: bool) -> sfn.Parallel:
+        """Parallel <state_name> { <state_name> task -> (TaskFailed) exit code -> exit? -> transient |
+        permanent }: the container's exit code becomes an error name the Retry can tell apart."""
+        task = self._ecs_task(step, state_name=state_name + c.STATE_TASK_SUFFIX, chunked=chunked)
+        parse = sfn.Pass(
+            self,
+            _id(state_name) + "ExitCode",
+            state_name=state_name + " exit code",
+            parameters={
+                "task": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at(f"{c.TASK_FAILURE}.Cause"))
+            },
+            result_path=c.TASK_FAILURE,
+        )
+        # [*] and ArrayContains, not Containers[0]: a list either way, whatever the JSONPath engine.
+        exits = sfn.Pass(
+            self,
+            _id(state_name) + "ExitTransient",
+            state_name=state_name + " exit 75?",
+            parameters={
+                "transient": sfn.JsonPath.array_contains(
+                    sfn.JsonPath.list_at(f"{c.TASK_FAILURE}.task.Containers[*].ExitCode"), c.EXIT_TRANSIENT
+                )
+            },
+            result_path=f"{c.TASK_FAILURE}.exit",
+        )
+        stop_code = f"{c.TASK_FAILURE}.task.StopCode"
+        classify = sfn.Choice(self, _id(state_name) + "Exit", state_name=state_name + c.STATE_CLASSIFY_SUFFIX)
+        classify.when(
+            sfn.Condition.or_(
+                sfn.Condition.boolean_equals(f"{c.TASK_FAILURE}.exit.transient", True),
+                sfn.Condition.and_(
+                    sfn.Condition.is_present(stop_code),
+                    sfn.Condition.string_equals(stop_code, "TaskFailedToStart"),
+                ),
+            ),
+            sfn.Fail(
                 self,
-                construct_id,
-                state_name=state_name,
-                lambda_function=self._functions[step.name],
-                payload=sfn.TaskInput.from_object(payload),
-                result_path=sfn.JsonPath.DISCARD,
-                task_timeout=_timeout(step),
+                _id(state_name) + "Transient",
+                state_name=state_name + c.STATE_TRANSIENT_SUFFIX,
+                error=TRANSIENT_ERROR,
+                cause=f"{state_name}: the task ended with a transient failure (exit 75 or not started)",
+            ),
+        )
+        classify.otherwise(
+            sfn.Fail(
+                self,
+                _id(state_name) + "Permanent",
+                state_name=state_name + c.STATE_PERMANENT_SUFFIX,
+                error=c.ERROR_PERMANENT,
+                cause=f"{state_name}: the task failed; see its log stream and the run report",
             )
+        )
+        task.add_catch(
+            parse.next(exits).next(classify), errors=[sfn.Errors.TASKS_FAILED], result_path=c.TASK_FAILURE
+        )
+        parallel = sfn.Parallel(
+            self,
+            _id(state_name),
+            state_name=state_name,
+            # A .sync task returns its description, not data; results go to the ledger.
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        parallel.branch(task)
+        return parallel
+
+    def _ecs_task(self, step: Step, *, state_name: str, chunked: bool) -> sfn_tasks.EcsRunTask:
         command: list[str] = (
             _json_path_list(
                 sfn.JsonPath.array(
@@ -248,7 +346,7 @@ class PipelineStateMachine(Construct):
         t = self._fargate
         return sfn_tasks.EcsRunTask(
             self,
-            construct_id,
+            _id(state_name),
             state_name=state_name,
             integration_pattern=sfn.IntegrationPattern.RUN_JOB,
             cluster=t.cluster,
@@ -271,33 +369,35 @@ class PipelineStateMachine(Construct):
             subnets=t.network.subnets,
             security_groups=[t.network.security_group],
             assign_public_ip=False,
-            result_path=sfn.JsonPath.DISCARD,  # a .sync task returns its description, not data
+            result_path=sfn.JsonPath.DISCARD,
             task_timeout=_timeout(step),
         )
 
-    def _cleanup(self, *, failed: bool) -> sfn_tasks.LambdaInvoke:
-        step = self._shape.closing
-        payload: dict[str, Any] = {
-            "run_id": sfn.JsonPath.execution_name,
-            "params": sfn.JsonPath.object_at(c.INPUT_PARAMS),
-            "outcome": c.OUTCOME_FAILED if failed else c.OUTCOME_SUCCEEDED,
-        }
-        if failed:
-            payload["error"] = sfn.JsonPath.object_at(c.ERROR)
-        name = step.name + (c.STATE_FAILURE_CLEANUP_SUFFIX if failed else "")
-        # No catch here: if cleanup itself fails, the execution fails outside the catch path and the
-        # abnormal-end rules invoke cleanup once more (D19).
+    def _closing(self, step: Step) -> sfn_tasks.LambdaInvoke:
+        """A closing step's state: the run id, the execution input (it locates the run's schema), how the
+        work ended. No catch: if a closing step keeps failing, the execution fails outside the closing
+        path and the abnormal-end rule runs every closing step once more (D19)."""
+        result = c.REPORT_RESULT if step is self._shape.closing[-1] else f"$.{step.name}"
         state = sfn_tasks.LambdaInvoke(
             self,
-            _id(name),
-            state_name=name,
+            _id(step.name),
+            state_name=step.name,
             lambda_function=self._functions[step.name],
-            payload=sfn.TaskInput.from_object(payload),
+            retry_on_service_exceptions=False,  # `_retry` covers them, with jitter
+            payload=sfn.TaskInput.from_object(
+                {
+                    "run_id": sfn.JsonPath.execution_name,
+                    "input": sfn.JsonPath.object_at("$$.Execution.Input"),
+                    "outcome": sfn.JsonPath.string_at(f"{c.END}.outcome"),
+                    "error": sfn.JsonPath.object_at(f"{c.END}.error"),
+                }
+            ),
             result_selector={
                 "status": sfn.JsonPath.string_at("$.Payload.status"),
                 "problems": sfn.JsonPath.list_at("$.Payload.problems"),
+                "message": sfn.JsonPath.string_at("$.Payload.message"),
             },
-            result_path=c.CLEANUP_RESULT,
+            result_path=result,
             task_timeout=_timeout(step),
         )
         _retry(state, step)
@@ -338,12 +438,17 @@ def _timeout(step: Step) -> sfn.Timeout:
     return sfn.Timeout.duration(Duration.seconds(step.timeout_seconds))
 
 
-def _retry(state: sfn.TaskStateBase, step: Step) -> None:
+def _retry(state: sfn.TaskStateBase | sfn.Parallel, step: Step) -> None:
+    """Retry transient failures only: TransientError (the adapters' and the exit-code classification's
+    name) and, for Lambda steps, Lambda's own service errors; exponential backoff with full jitter."""
     policy = step.retry
     if policy.max_attempts > 0:
+        errors = [TRANSIENT_ERROR, *(c.LAMBDA_SERVICE_ERRORS if step.kind == "lambda" else ())]
         state.add_retry(
-            errors=list(policy.errors),
+            errors=errors,
             max_attempts=policy.max_attempts,
             interval=Duration.seconds(policy.interval_seconds),
             backoff_rate=policy.backoff_rate,
+            max_delay=Duration.seconds(policy.max_delay_seconds),
+            jitter_strategy=sfn.JitterType.FULL,
         )

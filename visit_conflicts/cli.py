@@ -472,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run",
         help="run the pipeline (all steps by default)",
-        description="Run preflight, the steps and cleanup + report against the given parts. "
-        "Exit code 0 only when every step succeeded.",
+        description="Run preflight, the steps and the closing steps (restore, report) against the given "
+        "parts. Exit code 0 only when every step succeeded.",
     )
     p.add_argument("--source-dir", default=None, help="Snowflake emulation directory (else real Snowflake)")
     _add_pg(p)

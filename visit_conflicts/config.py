@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from visit_conflicts.paths import CONFIG_DIR
-from visit_conflicts.pipeline import STEP_NAMES
+from visit_conflicts.pipeline import STEP_SELECTORS
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -72,6 +72,11 @@ class SourceParams(_Strict):
 class TargetParams(_Strict):
     schema_name: str = Field(default="conflict_dev", alias="schema", pattern=_IDENTIFIER)
     secret_name: str = "postgres"
+    # Where the database is when the secret does not say (an RDS-managed secret holds only the user and
+    # password); the secret's own values win.
+    host: str | None = None
+    port: int | None = Field(default=None, gt=0, lt=65536)
+    dbname: str | None = None
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
@@ -143,9 +148,9 @@ class Params(_Strict):
     @classmethod
     def _known_steps(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:
-            unknown = [s for s in value if s not in STEP_NAMES]
+            unknown = [s for s in value if s not in STEP_SELECTORS]
             if unknown:
-                raise ValueError(f"unknown step(s) {unknown}; known: {', '.join(STEP_NAMES)}")
+                raise ValueError(f"unknown step(s) {unknown}; known: {', '.join(STEP_SELECTORS)}")
             if not value:
                 raise ValueError("steps must name at least one step")
         return value

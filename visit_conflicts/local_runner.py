@@ -1,8 +1,9 @@
 """The local engine: runs the step list of `pipeline.py` in-process.
 
 The opening step (preflight) first; then the selected work steps in pipeline order, the chunked step on a
-thread pool (`workers`); the closing step (cleanup + report) always, from a `finally`, also after Ctrl-C
-or SIGTERM (D19), after recording in the ledger how the work steps ended. Every step goes through
+thread pool (`workers`); the closing steps (restore, report) always, through `step_runner.close_run`
+from a `finally`, also after Ctrl-C or SIGTERM (D19), after recording in the ledger how the work steps
+ended. Every step goes through
 `step_runner.run_step`, as in AWS. The exit status is success only when every step succeeded.
 """
 
@@ -180,7 +181,7 @@ def run_pipeline(
                     error = f"{type(exc).__name__}: {exc}"
                     logger.exception("run failed")
         finally:
-            bind(step=SHAPE.closing.name)
+            bind(step=SHAPE.closing[0].name)
             # A second signal during cleanup must not abort the restore.
             signal_guard = (
                 _ignore_signals() if threading.current_thread() is threading.main_thread() else None

@@ -79,8 +79,14 @@ def _env_name(name: str) -> str:
 RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
 
 
-def postgres_dsn(secret: dict[str, Any]) -> str:
+def postgres_dsn(
+    secret: dict[str, Any], *, host: str | None = None, port: int | None = None, dbname: str | None = None
+) -> str:
     """Build a libpq DSN from a secret: either {"dsn": ...} or the RDS fields host/port/username/...
+
+    An RDS-managed master-user secret holds only `username` and `password`: `host`, `port` and
+    `dbname` then come from the environment's config (`[target]`), which fill what the secret lacks.
+    The accepted shapes are documented in docs/runbook.md ("Secrets").
 
     TLS: in AWS the default is `sslmode=verify-full` against the RDS certificate bundle of the image (the
     server's name and certificate are checked); locally `prefer`. A secret may set `sslmode` and
@@ -88,9 +94,19 @@ def postgres_dsn(secret: dict[str, Any]) -> str:
     """
     if "dsn" in secret:
         return str(secret["dsn"])
-    missing = [k for k in ("host", "username", "password") if not secret.get(k)]
+    fields = {
+        "host": secret.get("host") or host,
+        "username": secret.get("username"),
+        "password": secret.get("password"),
+    }
+    missing = [k for k, v in fields.items() if not v]
     if missing:
-        raise ConfigError(f"postgres secret lacks {', '.join(missing)}")
+        hint = (
+            " (an RDS-managed secret has no host: set [target] host in the config)"
+            if "host" in missing
+            else ""
+        )
+        raise ConfigError(f"postgres secret lacks {', '.join(missing)}{hint}")
     from psycopg.conninfo import make_conninfo
 
     in_aws = running_in_aws()
@@ -98,10 +114,10 @@ def postgres_dsn(secret: dict[str, Any]) -> str:
     if tls["sslmode"] in ("verify-ca", "verify-full"):
         tls["sslrootcert"] = str(secret.get("sslrootcert", os.environ.get("VC_PG_CA_BUNDLE", RDS_CA_BUNDLE)))
     return make_conninfo(
-        host=secret["host"],
-        port=str(secret.get("port", 5432)),
-        user=secret["username"],
-        password=secret["password"],
-        dbname=secret.get("dbname", "conflict_management"),
+        host=str(fields["host"]),
+        port=str(secret.get("port") or port or 5432),
+        user=str(fields["username"]),
+        password=str(fields["password"]),
+        dbname=str(secret.get("dbname") or dbname or "conflict_management"),
         **tls,
     )

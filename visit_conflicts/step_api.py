@@ -59,7 +59,7 @@ class Resources:
     # A Snowflake emulation directory (local runs and tests); None means real Snowflake.
     source_dir: Path | None = None
     snowflake_credentials: dict[str, Any] | None = None
-    # Reads the Snowflake secret on first use, so steps that never query Snowflake (cleanup) never
+    # Reads the Snowflake secret on first use, so steps that never query Snowflake (the closing steps) never
     # need it.
     credentials_loader: Callable[[], dict[str, Any]] | None = None
     # Set when the run is cancelled; long steps check it between batches and stop cleanly.

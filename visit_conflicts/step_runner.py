@@ -2,16 +2,25 @@
 
 Whatever engine calls it, a work step (or one chunk of the mapped step) gets a 'running' row, then either
 'succeeded' with its measured counts or 'failed' with the error, committed independently of the step's
-own transactions (D20). The opening step (preflight) and the closing step (cleanup) keep their own rows:
-the first creates the run they belong to, the second closes it. `close_run` is how both engines end a
-run.
+own transactions (D20). A work step runs only while its run is open and holds the lock: the ledger
+refuses its row otherwise (`ledger.RunNotOpenError`), before the step is called, so a step re-entered
+after its run was closed (a redriven execution, a stray retry) writes nothing. The opening step
+(preflight) and the closing steps (restore, report) keep their own rows: the first creates the run they
+belong to, the others close and report it.
+
+`close_run` is how every engine ends a run, and the only way: the local runner, the state machine's
+closing states and the abnormal-end rule all call it (as does the takeover of a dead run).
 """
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
+from pydantic import ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from visit_conflicts.config import Params
@@ -38,7 +47,7 @@ def run_step(
     """
     step = STEP_BY_NAME[step_name]
     func = step.function()
-    if step in (SHAPE.opening, SHAPE.closing):
+    if step is SHAPE.opening or step in SHAPE.closing:
         result: StepResult = func(res, ctx, params)
         return result
     retrying = Retrying(
@@ -113,25 +122,59 @@ def close_run(
     outcome: ledger.Outcome,
     error: str | None,
     ctx: RunContext | None = None,
+    steps: Sequence[str] | None = None,
 ) -> StepResult:
-    """How every engine ends a run (D19): record how its work steps ended, then run the closing step.
+    """End a run (D19): record how its work steps ended, then run the closing steps (restore, report).
 
-    The result carries the run's report. `ctx` defaults to the context the run was opened with (from
-    the ledger). For a run the opening step refused (never opened), the report is built from `error`
-    here and emailed like any other, since no ledger row holds it.
+    `outcome` is any outcome the ledger admits ('succeeded', 'failed', 'cancelled', ...); it is recorded
+    only while the run is still open. The closing steps work with the run's own parameters as the ledger
+    stored them at preflight (schema overrides aside, which `res` already carries: the cron job name,
+    the idle flag value, the email settings of that run), not `params`, which only stand in for a run
+    that was never opened. `ctx` defaults to the context the run was opened with. `steps` limits the
+    call to some closing steps: each closing state of the state machine runs its own; every other caller
+    runs them all. Every closing step is attempted even if an earlier one raised; the first such error is
+    raised after the last one ran.
+
+    The result is the last closing step's, with every closing step's notes; `.report` is the run's
+    report. For a run the opening step refused (never opened), the report is built from `error` here and
+    emailed like any other, since no ledger row holds it.
     """
+    row: dict[str, Any] | None = None
     try:
         with res.pg_conn(autocommit=True) as conn:
             ledger.record_outcome(conn, run_id, outcome, error)
-            if ctx is None:
-                row = ledger.get_run(conn, run_id)
-                ctx = RunContext.from_json(row["context"]) if row else None
+            row = ledger.get_run(conn, run_id)
     except psycopg.errors.UndefinedTable:
         pass  # no ledger in this schema: the opening step refused the run before opening it
+    notes: list[str] = []
+    run_params = params
+    if row is not None:
+        run_params, problem = _run_params(row, params)
+        notes.extend([problem] if problem else [])
+        if ctx is None:
+            ctx = RunContext.from_json(row["context"])
     if ctx is None:
         ctx = RunContext.create(params, run_id=run_id)
-    result = run_step(res, ctx, params, SHAPE.closing.name)
-    if result.report is None:
+    closing = [s for s in SHAPE.closing if steps is None or s.name in steps]
+    result = StepResult()
+    first_error: BaseException | None = None
+    failed = False
+    for step in closing:
+        try:
+            result = run_step(res, ctx, run_params, step.name)
+        except Exception as exc:
+            logger.exception("closing step failed", extra={"run_id": run_id, "step": step.name})
+            first_error = first_error or exc
+            failed = True
+            notes.append(f"{step.name}: {type(exc).__name__}: {exc}")
+            continue
+        failed = failed or result.status == "failed"
+        notes.extend(f"{step.name}: {note}" for note in result.notes)
+    if first_error is not None:
+        raise first_error
+    result.notes = notes
+    result.status = "failed" if failed else result.status
+    if result.report is None and closing and closing[-1] is SHAPE.closing[-1]:
         result.report = refused_report(ctx, params.environment, params.steps is None, error)
         if params.email.enabled:
             try:
@@ -140,3 +183,15 @@ def close_run(
                 result.notes.append(f"email: {exc}")
                 logger.exception("sending the report failed")
     return result
+
+
+def _run_params(row: dict[str, Any], fallback: Params) -> tuple[Params, str | None]:
+    """The parameters the run was opened with (pipeline_run.params); `fallback` when they no longer
+    validate (a run opened by an older release), saying so."""
+    try:
+        return Params.model_validate_json(json.dumps(row["params"])), None
+    except ValidationError as exc:
+        return fallback, (
+            f"the run's stored parameters no longer validate ({exc.error_count()} error(s)); "
+            "closed with the environment's configuration"
+        )

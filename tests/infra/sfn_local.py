@@ -51,6 +51,7 @@ from tests.infra.support import Synthesised
 from visit_conflicts.context import RunContext
 from visit_conflicts.pipeline import SHAPE
 from visit_conflicts.step_api import StepResult
+from visit_conflicts.store.ledger import RunNotOpenError
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -97,11 +98,17 @@ class Execution:
 @dataclass
 class StubbedWork:
     """What the steps do in these tests: record the call; fail when told to (`fail[step] = n` fails
-    the first n attempts, ALWAYS every attempt; `fail["detect:2"]` only chunk 2)."""
+    the first n attempts, ALWAYS every attempt; `fail["detect:2"]` only chunk 2). A failure is a logic
+    error (permanent) unless its key is in `transient` (then a dropped connection). The ledger's lock
+    rule is kept as the real `step_runner.run_step` keeps it: a work step of a run that the closing
+    steps closed is refused with `RunNotOpenError` (a permanent failure)."""
 
     fail: dict[str, int] = field(default_factory=dict)
-    cleanup_status: str | None = None  # what cleanup's report says; default: the outcome it was given
+    transient: set[str] = field(default_factory=set)
+    report_status: str | None = None  # what the report says; default: the outcome it was given
+    on_step: dict[str, Any] = field(default_factory=dict)  # step -> callback(run_id) before it runs
     calls: list[StepCall] = field(default_factory=list)
+    closed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, call: StepCall) -> None:
@@ -112,6 +119,8 @@ class StubbedWork:
                 if remaining:
                     if remaining > 0:
                         self.fail[key] = remaining - 1
+                    if key in self.transient:
+                        raise ConnectionResetError(f"stubbed transient failure of {key}")
                     raise RuntimeError(f"stubbed failure of {key}")
 
     # -- the runtime functions the adapters call ------------------------------------------------
@@ -119,17 +128,38 @@ class StubbedWork:
     def run_step(
         self, res: Any, ctx: RunContext, params: Any, step: str, *, chunk: int | None = None
     ) -> StepResult:
+        if step in self.on_step:
+            self.on_step[step](ctx.run_id)
+        if step != SHAPE.opening.name and ctx.run_id in self.closed:
+            raise RunNotOpenError(f"step {step} refused: run {ctx.run_id!r} is closed")
         self.record(StepCall(step, chunk, ctx.run_id, params.model_dump(mode="json")))
         # The opening step hands on the run's context, as the real one does.
         return StepResult(context=ctx if step == SHAPE.opening.name else None)
 
     def close_run(
-        self, res: Any, params: Any, run_id: str, *, outcome: str, error: str | None, ctx: Any = None
+        self,
+        res: Any,
+        params: Any,
+        run_id: str,
+        *,
+        outcome: str,
+        error: str | None,
+        ctx: Any = None,
+        steps: Any = None,
     ) -> StepResult:
-        self.record(
-            StepCall(SHAPE.closing.name, None, run_id, params.model_dump(mode="json"), outcome, error)
-        )
-        return StepResult(report={"status": self.cleanup_status or outcome})
+        result = StepResult()
+        for step in SHAPE.closing:
+            if steps is not None and step.name not in steps:
+                continue
+            self.record(StepCall(step.name, None, run_id, params.model_dump(mode="json"), outcome, error))
+            if step is SHAPE.closing[0]:
+                already = run_id in self.closed
+                self.closed.add(run_id)
+                result = StepResult(status="skipped" if already else "succeeded")
+            else:
+                status = self.report_status or outcome
+                result = StepResult(report={"status": status}, notes=[f"report of {run_id}: {status}"])
+        return result
 
 
 class LocalStepFunctions:
@@ -151,7 +181,7 @@ class LocalStepFunctions:
         for logical_id, resource in self.synthesised.resources("AWS::Lambda::Function").items():
             command = resource["Properties"].get("ImageConfig", {}).get("Command", [])
             if command:
-                step = command[0].split(".")[1]  # functions.<step>.handler
+                step = command[0].split(".")[1]  # functions.<step>.handler (or functions.cleanup)
                 arns[logical_id] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:vc-{step}"
         return arns
 
@@ -234,7 +264,13 @@ class LocalStepFunctions:
 
             def resolve() -> dict[str, Any]:
                 if submitted["ExitCode"] != 0:
-                    cause = {"StopCode": "EssentialContainerExited", "ExitCode": submitted["ExitCode"]}
+                    # What ECS .sync puts in the cause: the stopped task's description.
+                    cause = {
+                        "LastStatus": "STOPPED",
+                        "StopCode": "EssentialContainerExited",
+                        "StoppedReason": "Essential container in task exited",
+                        "Containers": [{"Name": c.CONTAINER_NAME, "ExitCode": submitted["ExitCode"]}],
+                    }
                     raise FailureEventException(
                         FailureEvent(
                             env=env,
@@ -270,11 +306,11 @@ class LocalStepFunctions:
         mp.setattr(ExecutionWorker, "start", lambda worker: worker._execution_logic())
 
         work = self.work
-        mp.setattr("functions.preflight.resources", lambda params: None)
+        mp.setattr("functions.preflight.resources", lambda params: SimpleNamespace(owner=None))
         mp.setattr("functions.preflight.run_step", work.run_step)
-        mp.setattr("functions.cleanup.resources", lambda params: None)
-        mp.setattr("functions.cleanup.close_run", work.close_run)
-        mp.setattr("containers.entrypoint.resources", lambda params: None)
+        mp.setattr("functions.closing.resources", lambda params: None)
+        mp.setattr("functions.closing.close_run", work.close_run)
+        mp.setattr("containers.entrypoint.resources", lambda params: SimpleNamespace(cancel=None))
         mp.setattr("containers.entrypoint.run_step", work.run_step)
         # What the stack deploys into every Lambda and container (plus the region both have).
         for name, value in {**self.synthesised.config.deployed_environment(), c.ENV_REGION: REGION}.items():
@@ -314,3 +350,110 @@ class LocalStepFunctions:
             calls=list(self.work.calls),
             retry_waits=list(self.retry_waits),
         )
+
+    # -- abnormal ends and redrive ----------------------------------------------------------------
+
+    def stop_when(self, step: str) -> None:
+        """Stop (abort) the running execution when `step` starts, as an operator would."""
+
+        def stop(run_id: str) -> None:
+            arns = [
+                e["executionArn"]
+                for e in self._client.list_executions(stateMachineArn=self._arn)["executions"]
+                if e["name"] == run_id and e["status"] == "RUNNING"
+            ]
+            for arn in arns:
+                self._client.stop_execution(executionArn=arn, error="Stopped", cause="by hand")
+
+        self.work.on_step[step] = stop
+
+    def deliver_status_change(self, name: str, execution_input: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The execution's status-change event through the synthesised abnormal-end rules into the
+        cleanup Lambda (the real handler); its result, or None when no rule matches."""
+        arn = f"{self._arn.replace(':stateMachine:', ':execution:')}:{name}"
+        described = self._client.describe_execution(executionArn=arn)
+        event = status_change_event(
+            self._arn, name, described["status"], described.get("error"), json.dumps(execution_input)
+        )
+        inputs = cleanup_inputs(self.synthesised, event, self._arn)
+        if not inputs:
+            return None
+        (sent,) = inputs
+        from functions import cleanup
+
+        context = SimpleNamespace(
+            function_name="vc-cleanup", memory_limit_in_mb=1024, invoked_function_arn="x", aws_request_id="r"
+        )
+        result: dict[str, Any] = cleanup.handler(sent, context)
+        return result
+
+    def redrive(self, name: str, state: str, execution_input: Mapping[str, Any]) -> Execution:
+        """What a redrive does: the same execution (name, input) resumes at the state that failed, with
+        that state's recorded input. moto has no redrive, so a copy of the definition starts there."""
+        arn = f"{self._arn.replace(':stateMachine:', ':execution:')}:{name}"
+        events = self._client.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        entered = [
+            e["stateEnteredEventDetails"]
+            for e in events
+            if e.get("stateEnteredEventDetails", {}).get("name") == state
+        ]
+        state_input = json.loads(entered[-1]["input"])
+        definition = json.loads(json.dumps(self.definition))
+        definition["States"]["Redrive"] = {"Type": "Pass", "Result": state_input, "Next": state}
+        definition["StartAt"] = "Redrive"
+        machine = self._client.create_state_machine(
+            name=f"redrive-{name}",
+            definition=json.dumps(definition),
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/x",
+        )["stateMachineArn"]
+        original = self._arn
+        self._arn = machine
+        try:
+            return self.execute(name, execution_input)
+        finally:
+            self._arn = original
+
+
+def status_change_event(
+    machine_arn: str, name: str, status: str, error: str | None, execution_input: str
+) -> dict[str, Any]:
+    """A Step Functions "Execution Status Change" event as EventBridge delivers it."""
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": f"{machine_arn.replace(':stateMachine:', ':execution:')}:{name}",
+            "stateMachineArn": machine_arn,
+            "name": name,
+            "status": status,
+            "error": error,
+            "cause": None,
+            "input": execution_input,
+        },
+    }
+
+
+def cleanup_inputs(synthesised: Synthesised, event: dict[str, Any], machine_arn: str) -> list[dict[str, Any]]:
+    """What the synthesised rules send to the cleanup Lambda for `event` (one entry per matching rule),
+    evaluated with moto's EventBridge pattern matcher and the rules' input transformers. `machine_arn`
+    is the pipeline state machine's ARN (the migrate machine's executions are not the rules' concern)."""
+    from moto.events.models import EventPattern
+
+    pipeline_machine = json.dumps({"Ref": synthesised.pipeline_machine_id()})
+    inputs = []
+    for rule in synthesised.resources("AWS::Events::Rule").values():
+        text_pattern = json.dumps(rule["Properties"]["EventPattern"]).replace(
+            pipeline_machine, json.dumps(machine_arn)
+        )
+        if not EventPattern(None, json.loads(text_pattern)).matches_event(cast(Any, event)):
+            continue
+        (target,) = rule["Properties"]["Targets"]
+        transformer = target["InputTransformer"]
+        text = transformer["InputTemplate"]
+        for name, path in transformer["InputPathsMap"].items():
+            value: Any = event
+            for key in path.removeprefix("$.").split("."):
+                value = value[key]
+            text = text.replace(f"<{name}>", json.dumps(value))
+        inputs.append(json.loads(text))
+    return inputs

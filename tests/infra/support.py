@@ -1,9 +1,8 @@
 """Synthesising the app the way `cdk synth -c env=<env>` does, and reading the result.
 
-The context is cdk.json's, plus what the CLI would add: the selected environment and, for an
-environment with `vpc_id`, the VPC lookup result the CLI caches in cdk.context.json (here a fixed
-fake VPC with private subnets, so no AWS call is made). Creation stack traces are turned off: they
-cost seconds per synth and nothing here reads them.
+The context is cdk.json's plus the selected environment, exactly what the CLI passes: every
+environment imports its VPC from attributes, so no lookup (and no AWS call) happens. Creation stack
+traces are turned off: they cost seconds per synth and nothing here reads them.
 """
 
 from __future__ import annotations
@@ -33,44 +32,8 @@ def environment_config(environment: str) -> EnvironmentConfig:
     return load_environment(cdk_context(), environment)
 
 
-def _vpc_lookup(config: EnvironmentConfig) -> dict[str, Any]:
-    key = (
-        f"vpc-provider:account={config.account}:filter.vpc-id={config.vpc_id}:"
-        f"region={config.region}:returnAsymmetricSubnets=true"
-    )
-    azs = [f"{config.region}a", f"{config.region}b"]
-
-    def subnets(kind: str, base: int) -> list[dict[str, str]]:
-        return [
-            {
-                "subnetId": f"subnet-{kind}{i:013x}",
-                "cidr": f"10.0.{base + i}.0/24",
-                "availabilityZone": az,
-                "routeTableId": f"rtb-{kind}{i:013x}",
-            }
-            for i, az in enumerate(azs)
-        ]
-
-    return {
-        key: {
-            "vpcId": config.vpc_id,
-            "vpcCidrBlock": "10.0.0.0/16",
-            "ownerAccountId": config.account,
-            "availabilityZones": [],
-            "subnetGroups": [
-                {"name": "Public", "type": "Public", "subnets": subnets("0a", 0)},
-                {"name": "Private", "type": "Private", "subnets": subnets("0b", 10)},
-            ],
-        }
-    }
-
-
 def app_context(environment: str) -> dict[str, Any]:
-    config = environment_config(environment)
-    context = {**cdk_context(), "env": environment, "aws:cdk:disable-stack-trace": True}
-    if config.vpc_id:
-        context.update(_vpc_lookup(config))
-    return context
+    return {**cdk_context(), "env": environment, "aws:cdk:disable-stack-trace": True}
 
 
 @dataclass
@@ -88,8 +51,17 @@ class Synthesised:
     def state_machine_definition(
         self, resolve: Callable[[Mapping[str, Any]], str] | None = None
     ) -> dict[str, Any]:
-        (machine,) = self.resources("AWS::StepFunctions::StateMachine").values()
+        machine = self.resources("AWS::StepFunctions::StateMachine")[self.pipeline_machine_id()]
         return render_definition(machine["Properties"]["DefinitionString"], resolve or placeholder)
+
+    def pipeline_machine_id(self) -> str:
+        """The logical id of the pipeline's state machine (the other one is the migrate machine)."""
+        (logical_id,) = [
+            k
+            for k, v in self.resources("AWS::StepFunctions::StateMachine").items()
+            if v["Properties"]["StateMachineName"] == self.config.state_machine_name
+        ]
+        return logical_id
 
 
 def synthesise(environment: str, outdir: Path) -> Synthesised:

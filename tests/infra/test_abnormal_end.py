@@ -1,57 +1,28 @@
 """The abnormal-end rules (D19), evaluated against Step Functions' execution status-change events with
-moto's EventBridge pattern matcher: cleanup is invoked exactly for executions that ended without it."""
+moto's EventBridge pattern matcher and the rules' own input transformers: the cleanup Lambda is invoked
+exactly for executions of the pipeline that ended without their closing states, with what it needs to
+close the right run (its id, the execution ARN, the execution input that locates its schema)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from moto.events.models import EventPattern
 
 from infra import constants as c
+from tests.infra.sfn_local import cleanup_inputs, status_change_event
 from tests.infra.support import Synthesised
 
-MACHINE_ARN = "arn:aws:states:us-east-1:111111111111:stateMachine:visit-conflicts"
+MACHINE_ARN = "arn:aws:states:us-east-1:111111111111:stateMachine:visit-conflicts-dev"
+MIGRATE_ARN = "arn:aws:states:us-east-1:111111111111:stateMachine:visit-conflicts-dev-migrate"
+INPUT = json.dumps({"params": {"target": {"schema": "conflict_backfill"}, "lookback_hours": 72}})
 
 
-def _event(status: str, error: str | None) -> dict[str, Any]:
-    return {
-        "source": "aws.states",
-        "detail-type": "Step Functions Execution Status Change",
-        "detail": {
-            "executionArn": f"{MACHINE_ARN}:run-1".replace(":stateMachine:", ":execution:"),
-            "stateMachineArn": MACHINE_ARN,
-            "name": "run-1",
-            "status": status,
-            "error": error,
-            "cause": None,
-        },
-    }
-
-
-def _cleanup_inputs(dev: Synthesised, event: dict[str, Any]) -> list[dict[str, Any]]:
-    """What the rules send to the cleanup Lambda for `event` (one entry per matching rule)."""
-    (machine,) = dev.resources("AWS::StepFunctions::StateMachine")
-    inputs = []
-    for rule in dev.resources("AWS::Events::Rule").values():
-        pattern = json.loads(
-            json.dumps(rule["Properties"]["EventPattern"]).replace(
-                json.dumps({"Ref": machine}), json.dumps(MACHINE_ARN)
-            )
-        )
-        if not EventPattern(None, pattern).matches_event(cast(Any, event)):
-            continue
-        (target,) = rule["Properties"]["Targets"]
-        transformer = target["InputTransformer"]
-        text = transformer["InputTemplate"]
-        for name, path in transformer["InputPathsMap"].items():
-            value: Any = event
-            for key in path.removeprefix("$.").split("."):
-                value = value[key]
-            text = text.replace(f"<{name}>", json.dumps(value))
-        inputs.append(json.loads(text))
-    return inputs
+def _sent(
+    dev: Synthesised, status: str, error: str | None, machine: str = MACHINE_ARN
+) -> list[dict[str, Any]]:
+    return cleanup_inputs(dev, status_change_event(machine, "run-1", status, error, INPUT), MACHINE_ARN)
 
 
 @pytest.mark.parametrize(
@@ -59,24 +30,59 @@ def _cleanup_inputs(dev: Synthesised, event: dict[str, Any]) -> list[dict[str, A
     [
         ("TIMED_OUT", None, c.OUTCOME_FAILED),
         ("ABORTED", None, c.OUTCOME_CANCELLED),
-        ("FAILED", "ConfigError", c.OUTCOME_FAILED),  # cleanup on the catch path failed itself
+        ("FAILED", "TransientError", c.OUTCOME_FAILED),  # a closing step that kept failing
         ("FAILED", "States.Runtime", c.OUTCOME_FAILED),
     ],
 )
-def test_executions_that_ended_without_cleanup_invoke_it_with_the_run_id(
+def test_executions_that_ended_without_their_closing_states_invoke_cleanup(
     dev: Synthesised, status: str, error: str | None, outcome: str
 ) -> None:
-    (sent,) = _cleanup_inputs(dev, _event(status, error))
+    (sent,) = _sent(dev, status, error)
     assert sent["run_id"] == "run-1"
+    assert sent["execution_arn"] == f"{MACHINE_ARN.replace(':stateMachine:', ':execution:')}:run-1"
+    # The execution input as text: the cleanup finds the run's schema override in it.
+    assert json.loads(sent["input"]) == json.loads(INPUT)
     assert sent["outcome"] == outcome
     assert sent["error"]["Error"] == status
 
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [("SUCCEEDED", None), ("FAILED", c.ERROR_STEP_FAILED), ("FAILED", c.ERROR_RUN_NOT_SUCCEEDED)],
+    [("SUCCEEDED", None), ("FAILED", c.ERROR_RUN_NOT_SUCCEEDED), ("RUNNING", None)],
 )
-def test_executions_that_already_ran_cleanup_do_not_invoke_it_again(
+def test_executions_that_ran_their_closing_states_do_not_invoke_cleanup_again(
     dev: Synthesised, status: str, error: str | None
 ) -> None:
-    assert _cleanup_inputs(dev, _event(status, error)) == []
+    """`Run not succeeded` is reached only through restore and report."""
+    assert _sent(dev, status, error) == []
+
+
+@pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT", "ABORTED"])
+def test_migrate_executions_are_not_pipeline_runs(dev: Synthesised, status: str) -> None:
+    assert _sent(dev, status, "States.TaskFailed", machine=MIGRATE_ARN) == []
+
+
+def test_failed_cleanups_are_retried_then_kept_in_a_dead_letter_queue(dev: Synthesised) -> None:
+    """A failed cleanup must not vanish: an event EventBridge could not deliver and an invocation that
+    failed in the function are both retried, then kept in the queue an alarm watches."""
+    (function_id,) = [
+        k
+        for k, v in dev.resources("AWS::Lambda::Function").items()
+        if v["Properties"].get("ImageConfig", {}).get("Command") == [c.ABNORMAL_END_HANDLER]
+    ]
+    queues = dev.resources("AWS::SQS::Queue")
+    rules = dev.resources("AWS::Events::Rule").values()
+    assert len(rules) == 2
+    for rule in rules:
+        (target,) = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+        assert target["RetryPolicy"] == {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 7200}
+        (queue,) = [k for k in queues if target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [k, "Arn"]}]
+        assert queues[queue]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    (invoke,) = dev.resources("AWS::Lambda::EventInvokeConfig").values()
+    assert invoke["Properties"]["FunctionName"] == {"Ref": function_id}
+    assert invoke["Properties"]["MaximumRetryAttempts"] == 2
+    assert invoke["Properties"]["MaximumEventAgeInSeconds"] == 7200
+    on_failure = invoke["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert on_failure == target["DeadLetterConfig"]["Arn"]
+    assert dev.template["Outputs"]["CleanupFunctionName"]["Value"] == {"Ref": function_id}

@@ -1,5 +1,6 @@
-"""The typed per-environment configuration: cdk.json context is validated with messages that name the
-key, and each environment's runtime config file agrees with what the deployment grants and sets."""
+"""The typed per-environment configuration: cdk.json context (imported network, database, secrets,
+sizes, schedule) is validated with messages that name the key, each environment's runtime config file
+agrees with what the deployment grants and sets, and the execution timeout covers a run."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 import pytest
 
 from infra import constants as c
-from infra.config import InfraConfigError, check_runtime_config, load_environment
+from infra.config import InfraConfigError, check_runtime_config, load_environment, load_runtime_chunks
+from infra.stack import check_execution_timeout
 from tests.infra.support import cdk_context
+from visit_conflicts.pipeline import STEPS
 
 
 def _context(**changes: Any) -> dict[str, Any]:
@@ -69,3 +72,52 @@ def test_runtime_config_placeholders_must_be_set_by_the_deployment(tmp_path: Pat
     (tmp_path / "dev.toml").write_text(text)
     with pytest.raises(InfraConfigError, match="API_TOKEN"):
         check_runtime_config(config, tmp_path)
+
+
+def _network(**changes: Any) -> dict[str, Any]:
+    return {**cdk_context()["environments"]["dev"]["network"], **changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"network": _network(vpc_id=None)}, r"environments\.dev\.network\.vpc_id"),
+        (
+            {"network": _network(private_subnet_ids=["subnet-0a1b2c3d4e5f60701"])},
+            r"environments\.dev\.network: .*one entry per subnet",
+        ),
+        ({"network": _network(private_subnet_ids=["sub-1", "sub-2"])}, r"network\.private_subnet_ids"),
+        ({"network": _network(nat_gateway_ids=["igw-0a1b2c3d"])}, r"network\.nat_gateway_ids"),
+        ({"database": {"security_group_id": "default"}}, r"environments\.dev\.database\.security_group_id"),
+        (
+            {"secrets": {"source": "a", "target": "b", "target_kms_key_arn": "alias/aws/secretsmanager"}},
+            r"environments\.dev\.secrets\.target_kms_key_arn",
+        ),
+        (
+            {"email": {"sender": "nobody", "recipients": ["a@example.com"]}},
+            r"environments\.dev\.email\.sender",
+        ),
+    ],
+    ids=["no-vpc", "subnets-vs-zones", "subnet-id", "nat-id", "database-group", "kms-key", "sender"],
+)
+def test_invalid_network_database_secrets_and_email_are_rejected_naming_the_key(
+    changes: dict[str, Any], key: str
+) -> None:
+    """Every environment imports its VPC and names the database's security group (no lookup at synth
+    time); a customer-managed key is named by its ARN (kms:Decrypt is granted on exactly that key)."""
+    with pytest.raises(InfraConfigError, match=key):
+        load_environment(_context(**changes), "dev")
+
+
+def test_an_execution_timeout_shorter_than_one_run_at_its_step_timeouts_fails_the_synth() -> None:
+    """The execution timeout covers every step at its timeout once, with this environment's chunk waves
+    (config/<env>.toml chunks over max_chunk_concurrency)."""
+    config = load_environment(cdk_context(), "dev")
+    chunks = load_runtime_chunks("dev")
+    waves = -(-chunks // config.max_chunk_concurrency)
+    once = sum(s.timeout_seconds * (waves if s.map_over_chunks else 1) for s in STEPS)
+    check_execution_timeout(STEPS, config)  # the committed value is enough
+    assert config.execution_timeout_hours * 3600 >= once
+    short = config.model_copy(update={"execution_timeout_hours": (once - 1) // 3600})
+    with pytest.raises(InfraConfigError, match=r"environments\.dev\.execution_timeout_hours=\d+ is shorter"):
+        check_execution_timeout(STEPS, short)

@@ -39,7 +39,9 @@ RETRY_ATTEMPTS = 3
 RUN_OPTIONS = ["--chunks", "2", "--workers", "2", "--batch-size", "20", "--no-progress"]
 RUN_OPTIONS += ["--params", json.dumps({"retry_wait_seconds": 0, "retry_attempts": RETRY_ATTEMPTS})]
 
-KILLED_AT_BOUNDARY = [f"kill@{s.name}" for s in (*SHAPE.work, SHAPE.closing)]
+# Every boundary while the run holds the lock: before each work step and before the first closing step
+# (restore closes the run; a kill after it leaves nothing to take over, see below).
+KILLED_AT_BOUNDARY = [f"kill@{s.name}" for s in (*SHAPE.work, SHAPE.closing[0])]
 
 
 @dataclass
@@ -140,7 +142,22 @@ def test_killed_runner_is_taken_over_and_the_rerun_converges(
     assert scenario.content() == reference
 
 
-@pytest.mark.parametrize("step", ["detect", "status"])
+def test_killed_after_restore_leaves_nothing_to_take_over(
+    scenario: Scenario, reference: dict[str, Any]
+) -> None:
+    """SIGKILL between the closing steps (after restore closed the run, before its report): the lock is
+    already free and pg_cron/InProgressFlag restored, so the next run simply runs and converges."""
+    killed = scenario.run(f"kill@{SHAPE.closing[1].name}")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    closed = scenario.latest()
+    assert closed["status"] == "succeeded" and closed["active"] is None and closed["in_progress_flag"] == (0,)
+    rerun = scenario.run()
+    assert rerun.returncode == 0, rerun.stderr + rerun.stdout
+    assert "took over" not in rerun.stdout
+    assert scenario.content() == reference
+
+
+@pytest.mark.parametrize("step", ["detect", "status_a"])
 def test_sigterm_cancels_cleans_up_and_the_rerun_converges(
     scenario: Scenario, reference: dict[str, Any], step: str
 ) -> None:

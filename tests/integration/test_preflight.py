@@ -13,7 +13,7 @@ from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.step_api import Resources
 from visit_conflicts.store import ledger, pg_cron
-from visit_conflicts.store.preflight import sync_identity_sequences
+from visit_conflicts.store.preflight import code_schema_version, schema_version, sync_identity_sequences
 
 
 def test_missing_cron_job_is_reported_as_skipped(res: Resources, tmp_path: Path) -> None:
@@ -87,3 +87,22 @@ def test_cutoff_is_the_last_successful_runs_start_when_runs_are_far_apart(
     assert recorded is not None
     assert recorded["watermark"] == NOW and recorded["cutoff"] == NOW
     assert second.report["cutoff"] == NOW.isoformat()
+
+
+def test_schema_behind_the_code_is_refused_before_anything_is_written(
+    res: Resources, pg: psycopg.Connection, tmp_path: Path
+) -> None:
+    """A schema whose highest applied migration is older than the code's: "run db migrate", no run."""
+    latest = code_schema_version()
+    pg.execute("DELETE FROM schema_migrations WHERE version = %s", (latest,))
+    outcome = run(res, Params(chunks=1), tmp_path)
+    assert outcome.status == "failed"
+    assert "run db migrate" in (outcome.error or "")
+    assert f"needs {latest:04d}" in (outcome.error or "")
+    assert ledger.get_run(pg, outcome.run_id) is None  # refused before the lock: nothing opened
+
+
+def test_schema_version_reads_the_highest_applied_migration(res: Resources, pg: psycopg.Connection) -> None:
+    assert schema_version(pg, res.schema) == code_schema_version()
+    pg.execute("DROP TABLE schema_migrations")
+    assert schema_version(pg, res.schema) is None

@@ -51,11 +51,16 @@ def res(pg_server_dsn: str, schema: str, source_dir: Path) -> Resources:
 
 
 def run_status(
-    res: Resources, *, now: datetime = NOW, watermark: datetime | None = WATERMARK, **params: Any
+    res: Resources,
+    *,
+    now: datetime = NOW,
+    watermark: datetime | None = WATERMARK,
+    phase: status.Phase | None = None,
+    **params: Any,
 ) -> StepResult:
     p = Params(**params)
     ctx = RunContext.create(p, now=now, watermark=watermark)
-    return status.run(res, ctx, p)
+    return status.run(res, ctx, p, phase=phase)
 
 
 def delete_visits(res: Resources, *visit_ids: str | None, when: datetime = DELETED_AT) -> None:
@@ -653,6 +658,21 @@ def _every_unit_situation(pg: psycopg.Connection, res: Resources) -> None:
     insert_pair(pg, cf, StatusFlag="I", CreatedDate=OLD, ConIsMissed=True)
 
 
+def test_each_phase_runs_only_its_own_units(res: Resources, pg: psycopg.Connection) -> None:
+    """The status steps status_b, status_a, status_c: each phase on its own, rerunnable alone."""
+    _every_unit_situation(pg, res)
+    by_phase = {phase: run_status(res, phase=phase) for phase in status.PHASES}
+    for phase, result in by_phase.items():
+        ran = {n for n in status.UNIT_NAMES if n in result.counts}
+        assert ran == {u.name for u in status.UNITS if u.phase == phase}, phase
+    assert by_phase["B"].counts["deleted_visits_cvm"] > 0
+    assert "scope_rows" not in by_phase["B"].counts and "scope_rows" in by_phase["A"].counts
+    state = snapshot(pg)
+    again = run_status(res, phase="A")  # rerun of one phase alone: converged, nothing to do
+    assert all(again.counts[u.name] == 0 for u in status.UNITS if u.phase == "A")
+    assert snapshot(pg) == state
+
+
 def test_second_run_changes_nothing(res: Resources, pg: psycopg.Connection) -> None:
     """D15/D16 rerun safety: after one run, a second run with the same context reports no rows affected in
     any unit and leaves every row version of both tables as it was."""
@@ -963,7 +983,9 @@ def test_delta_and_window_scopes_agree_after_mixed_changes(
 ) -> None:
     """D16: after a sequence of runs with pipeline writes, user changes (through their timestamps) and
     deleted visits in between, the delta scope and the full-window pass leave both tables in the same
-    state, run after run; each state is a fixed point (one more window pass changes nothing)."""
+    state, run after run; each state is a fixed point (one more window pass changes nothing). The delta
+    side runs as the pipeline does, phases B, A and C as separate steps (each its own connection, its
+    own scope); the window side in one pass."""
     create_deleted_visits_table(source_dir)
     delta_pg, window_pg = (
         connect(pg_server_dsn, schema, autocommit=True),
@@ -986,7 +1008,8 @@ def test_delta_and_window_scopes_agree_after_mixed_changes(
                 gone = delta.round(at)
                 assert window.round(at) == gone
                 add_deleted_visits(source_dir, [(v, VISIT_DAY, now - timedelta(hours=5)) for v in gone])
-            run_status(delta_res, now=now, watermark=previous)
+            for phase in status.PHASES:
+                run_status(delta_res, now=now, watermark=previous, phase=phase)
             run_status(window_res, now=now, watermark=previous, status_scope="window")
             assert snapshot(delta_pg) == snapshot(window_pg), f"scopes differ after run {day}"
             previous = now

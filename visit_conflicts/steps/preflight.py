@@ -1,18 +1,19 @@
 """preflight: make sure the run can succeed before anything is written, then take the run lock.
 
 Guarantees, in this order: parameters are valid (D3, already enforced by the model); both databases
-answer; every required PostgreSQL table and every Snowflake source table exists; the run context is
-computed once (D1, D2) from the ledger's watermark and handed on in the result; the run is opened in the
-ledger, which refuses a second active run (D20) unless its owner is provably gone: then that run's
-cleanup is performed first and it is marked 'abandoned' (D20 amended, `take_over_dead_run`; deciding
-and opening are serialised, so two runs never both take over); the run's owner is recorded; the pg_cron
-job, looked up by name, has its active state recorded and is disabled (D18; a missing extension or job is
-reported as skipped); identity sequences are moved past the largest existing id so inserts cannot
-collide. A failure before the lock writes
-nothing at all. Rerunning preflight for a run id that is already open is refused (use a new run).
+answer; the target schema is migrated at least to the code's highest migration (a schema behind the code
+is refused: "run db migrate"); every required PostgreSQL table and every Snowflake source table exists;
+the run context is computed once (D1, D2) from the ledger's watermark and handed on in the result; the
+run is opened in the ledger, which refuses a second active run (D20) unless its owner is provably gone:
+then that run's cleanup is performed first and it is marked 'abandoned' (D20 amended,
+`take_over_dead_run`; deciding and opening are serialised, so two runs never both take over); the run's
+owner is recorded; the pg_cron job, looked up by name, has its active state recorded and is disabled
+(D18; a missing extension or job is reported as skipped); identity sequences are moved past the largest
+existing id so inserts cannot collide. A failure before the lock writes nothing at all. Rerunning
+preflight for a run id that is already open is refused (use a new run).
 
-The context it is given carries the run's identity (run id, start, run date); the one it returns adds
-the watermark and the cutoff derived from it.
+The context it is given carries the run's identity (run id, start, run date); the one it returns adds the
+watermark and the cutoff derived from it.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ from visit_conflicts.step_api import Resources, StepResult
 from visit_conflicts.step_runner import close_run
 from visit_conflicts.store import ledger
 from visit_conflicts.store.pg_cron import disable_cron_job
-from visit_conflicts.store.preflight import missing_tables, sync_identity_sequences
+from visit_conflicts.store.preflight import (
+    code_schema_version,
+    missing_tables,
+    schema_version,
+    sync_identity_sequences,
+)
 
 PREFLIGHT = "preflight"
 
@@ -45,6 +51,7 @@ class PreflightError(Refusal):
 def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
     steps = [s.name for s in selected_work_steps(params.steps)]
     with res.pg_conn(autocommit=True) as conn:
+        check_schema_version(schema_version(conn, res.schema), code_schema_version(), res.schema)
         for tables in (params.required_tables, ledger.LEDGER_TABLES):
             missing = missing_tables(conn, res.schema, tables)
             if missing:
@@ -110,6 +117,17 @@ def take_over_dead_run(res: Resources, conn: psycopg.Connection, run_id: str) ->
         error=f"abandoned: {reason}; taken over by run {run_id}",
     )
     return {"run_id": active["run_id"], "reason": reason, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def check_schema_version(applied: int | None, code: int, schema: str) -> None:
+    """Refuse a schema whose migrations are behind the code's (its statements would fail half-way)."""
+    if applied is None or applied < code:
+        have = "no recorded migration" if applied is None else f"migration {applied:04d}"
+        raise PreflightError(
+            f"schema {schema!r} has {have} but this code needs {code:04d}; run db migrate "
+            f"(`visit-conflicts db migrate --schema {schema}`, or in AWS the migrate state machine, see "
+            "docs/runbook.md) and start the run again"
+        )
 
 
 def check_source(res: Resources) -> None:

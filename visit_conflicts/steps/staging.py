@@ -15,7 +15,7 @@ Guarantees, in this order:
    the new complete content after it, never an empty or partial table (see
    `visit_conflicts.store.staging`).
 4. `settings."InProgressFlag"` = 1, committed together with the swap: after it, before any conflict
-   table changes (D17). The cleanup step sets it back to the idle value.
+   table changes (D17). The restore step sets it back to the idle value.
 
 Writes: payer_provider_reminders, payers, conflictlog_staging, settings. Each part commits on its
 own; a failure leaves the parts not yet committed untouched (the staging table and the flag as they

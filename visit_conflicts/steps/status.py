@@ -1,5 +1,12 @@
 """status: status management, the 15 units of task03 in the order B -> A -> C (D15, D16, D23).
 
+The phases are three steps of the pipeline, each a state of its own and rerunnable on its own:
+`status_b`, `status_a`, `status_c` run this module with `phase="B"`, `"A"`, `"C"` (the step family
+"status", see `pipeline.STEPS`); without a phase all three run in one pass. A phase keeps nothing in
+memory for the next: Phase A fetches the deleted visit ids again for its delta scope, and each of A and
+C builds its own scope from the database as the earlier phases left it (C's only flag, "written", is
+read from the pairs' own timestamps, so its scope does not depend on the deleted ids).
+
 Inputs: the run context (window, watermark cutoff, run start), the parameters `enable_phase_b`,
 `status_units` and `status_scope`, the deleted visits of the Snowflake source
 (`FACTVISITCALLPERFORMANCE_DELETED_CR`) and the conflict tables.
@@ -43,7 +50,7 @@ already marked 'D') and converges to the same state.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
@@ -72,26 +79,37 @@ def selected_units(names: list[str]) -> list[Unit]:
     return [u for u in UNITS if u.name in wanted]
 
 
-def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
-    units = selected_units(params.status_units)
+Phase = Literal["B", "A", "C"]
+PHASES: tuple[Phase, ...] = ("B", "A", "C")
+
+
+def run(res: Resources, ctx: RunContext, params: Params, *, phase: Phase | None = None) -> StepResult:
+    """Run the selected units of `phase` (all phases when None)."""
+    phase_units = [u for u in UNITS if phase is None or u.phase == phase]
+    units = [u for u in selected_units(params.status_units) if u in phase_units]
     delta = params.status_scope == "delta"
     bind = _bind(ctx)
     counts: dict[str, Any] = {}
-    notes = [f"scope: {params.status_scope}"]
-    if not params.enable_phase_b:
+    notes = [f"scope: {params.status_scope}"] + ([f"phase {phase}"] if phase else [])
+    if not params.enable_phase_b and any(u.phase == "B" for u in phase_units):
         notes.append("phase B skipped: enable_phase_b is false")
+    runs_b = params.enable_phase_b and any(u.phase == "B" for u in units)
+    # The deleted ids feed Phase B and Phase A's delta scope (the pairs of deleted visits stay
+    # candidates on a rerun after an attempt that already marked them 'D').
+    scope_needs_ids = params.enable_phase_b and delta and any(u.phase == "A" for u in units)
     with res.pg_conn() as pg:
         store.create_scope_tables(pg)
-        # The deleted ids feed Phase B and the delta scope (the pairs of deleted visits stay candidates
-        # on a rerun after an attempt that already marked them 'D').
-        if params.enable_phase_b and (delta or any(u.phase == "B" for u in units)):
+        if runs_b or scope_needs_ids:
             check_cancelled(res.cancel)
             with res.source_conn() as sf:
                 ids, skipped = usable_deleted_visit_ids(iter_deleted_visits(sf, ctx))
             store.load_deleted_visit_ids(pg, ids)
-            counts[FETCH_DELETED] = len(ids)
-            counts.update({f"skipped_{reason}": n for reason, n in sorted(skipped.items())})
-            _log_unit(ctx, FETCH_DELETED, len(ids))
+            if runs_b or phase is None:
+                counts[FETCH_DELETED] = len(ids)
+                counts.update({f"skipped_{reason}": n for reason, n in sorted(skipped.items())})
+                _log_unit(ctx, FETCH_DELETED, len(ids))
+            else:  # Phase A on its own: the ids only build the scope (B counted them)
+                counts["scope_deleted_visit_ids"] = len(ids)
         scoped = False
         for unit in units:
             if unit.name == FETCH_DELETED or (unit.phase == "B" and not params.enable_phase_b):
@@ -104,7 +122,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
             _log_unit(ctx, unit.name, result[unit.name])
             counts.update(result)
         store.drop_scope_tables(pg)
-    not_run = [u.name for u in UNITS if u.name not in counts]
+    not_run = [u.name for u in phase_units if u.name not in counts]
     if not_run:
         notes.append(f"not run: {', '.join(not_run)}")
     return StepResult(counts=counts, notes=notes)

@@ -25,11 +25,17 @@ NOT_CHUNKED = -1
 # The ledger's own tables: preflight refuses to open a run without them.
 LEDGER_TABLES = ("pipeline_run", "pipeline_run_step")
 
+# How the work steps of a run ended, as the engines record it; the takeover of a dead run (and an
+# operator's unlock) records 'abandoned'. The ledger's CHECK constraint admits exactly these.
 Outcome = Literal["succeeded", "failed", "cancelled", "abandoned"]
 
 
 class RunLockedError(Refusal):
     """Another run is active; runs are refused, never queued (D20)."""
+
+
+class RunNotOpenError(RuntimeError):
+    """A step was asked to run for a run that is not open ('running') and so does not hold the lock."""
 
 
 @dataclass(frozen=True)
@@ -145,11 +151,29 @@ def record_table_rows(conn: psycopg.Connection, run_id: str, rows: dict[str, int
 
 
 def step_started(conn: psycopg.Connection, run_id: str, step: str, chunk: int = NOT_CHUNKED) -> int:
-    """Record a step (or chunk) start; a rerun of the same step bumps its attempt. Returns the attempt."""
+    """Record a step (or chunk) start; a rerun of the same step bumps its attempt. Returns the attempt.
+
+    Refused with RunNotOpenError unless the run is 'running' (it holds the lock): nothing may write for a
+    run that was closed or never opened."""
     row = conn.execute(_sql("step_started"), {"run_id": run_id, "step": step, "chunk": chunk}).fetchone()
     _commit(conn)
-    assert row is not None
+    if row is None:
+        raise RunNotOpenError(_not_open_message(conn, run_id, step))
     return int(row[0])
+
+
+def _not_open_message(conn: psycopg.Connection, run_id: str, step: str) -> str:
+    run = get_run(conn, run_id)
+    if run is None:
+        return (
+            f"step {step} refused: run {run_id!r} was never opened (preflight did not run or refused "
+            f"it); start a new execution"
+        )
+    return (
+        f"step {step} refused: run {run_id!r} is closed ({run['status']}), so it no longer holds the lock "
+        f"and pg_cron may be active again; a closed run cannot be resumed (redrive is not supported). "
+        f'Start a new execution with {{"params": {{"steps": ["{step}", ...the steps after it]}}}}'
+    )
 
 
 def step_finished(

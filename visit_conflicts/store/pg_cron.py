@@ -1,5 +1,5 @@
 """The pg_cron job that refreshes the payer view (D18): looked up by name, disabled by preflight for the
-run and restored by cleanup to exactly the state preflight recorded. A missing extension or job is
+run and restored by the restore step to exactly the state preflight recorded. A missing extension or job is
 "skipped", not an error. Statements: `sql/postgres/pg_cron/`."""
 
 from __future__ import annotations

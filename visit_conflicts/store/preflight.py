@@ -9,6 +9,7 @@ import psycopg
 from psycopg import sql
 
 from visit_conflicts.sql_files import read_sql
+from visit_conflicts.store.migrate import discover
 
 # Identity columns of the tables the pipeline inserts into.
 IDENTITY_COLUMNS = (
@@ -24,6 +25,23 @@ def missing_tables(conn: psycopg.Connection, schema: str, tables: Collection[str
         r[0] for r in conn.execute(read_sql("postgres/preflight/select_tables.sql"), {"schema": schema})
     }
     return [t for t in tables if t not in present]
+
+
+def schema_version(conn: psycopg.Connection, schema: str) -> int | None:
+    """The highest migration version applied to `schema` (None: no migration recorded)."""
+    statement = sql.SQL(read_sql("postgres/preflight/select_schema_version.sql")).format(
+        schema=sql.Identifier(schema)
+    )
+    try:
+        row = conn.execute(statement).fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def code_schema_version() -> int:
+    """The highest migration this code ships (sql/postgres/migrations/)."""
+    return max(m.version for m in discover())
 
 
 def sync_identity_sequences(conn: psycopg.Connection, schema: str) -> dict[str, int]:

@@ -345,7 +345,7 @@ def _copy_surroundings(
 
 def _analyze_keys(conn: psycopg.Connection, table: str, columns: Sequence[_Column]) -> None:
     """Statistics on the key columns only (a full ANALYZE of ~126 columns costs seconds per 100K rows,
-    PERFORMANCE-NOTES); the cleanup step's maintenance (D21) analyses the whole table later."""
+    PERFORMANCE-NOTES); the maintenance step (D21) analyses the whole table later."""
     present = {c.name for c in columns}
     keys = [c for c in _ANALYZE_COLUMNS if c in present]
     conn.execute(

@@ -153,5 +153,5 @@ _KINDS: tuple[_Kind, ...] = (
     ("unknown_provider", "detect", "skipped_missing_provider", 1, _unknown_provider),
     ("null_provider", "detect", "skipped_invalid_provider_id", 1, _null_provider),
     ("event_without_caregiver", "inservice", "skipped_event_blank_ssn", 1, _event_without_caregiver),
-    ("deleted_visit_bad_id", "status", "skipped_invalid_visit_id", 1, _deleted_with_bad_id),
+    ("deleted_visit_bad_id", "status_b", "skipped_invalid_visit_id", 1, _deleted_with_bad_id),
 )

@@ -1,0 +1,52 @@
+"""maintenance: scoped VACUUM (ANALYZE) and the payer view refresh, after the steps that write (D21).
+
+Inputs: the run's ledger (which steps ran), `materialized_view_name`. Writes no conflict data: VACUUM
+(ANALYZE) of exactly the tables that the run's steps declare they write (`pipeline.Step.writes`, for
+every step of this run that was not skipped), then a concurrent refresh of the payer view (a plain
+refresh as fallback when the view cannot be refreshed concurrently). Row counts for the report come
+from `pg_class.reltuples`, never COUNT(*).
+
+A Fargate step, not part of the closing Lambdas: at production volume (~9M CVM rows) VACUUM and the
+refresh can take longer than a Lambda may run, and the closing steps must never wait on them. It is
+selected whenever the run selects a step that writes (`follows_writes`), so a rerun of a subset is
+maintained too. After a failed step it does not run: the next run's maintenance, autovacuum and the
+pg_cron job (re-enabled by restore) cover that. Safe to rerun: VACUUM and the refresh are idempotent.
+"""
+
+from __future__ import annotations
+
+from visit_conflicts.config import Params
+from visit_conflicts.context import RunContext
+from visit_conflicts.pipeline import STEP_BY_NAME
+from visit_conflicts.step_api import Resources, StepResult, check_cancelled
+from visit_conflicts.store import ledger
+from visit_conflicts.store.maintenance import refresh_view, vacuum_tables
+
+
+def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
+    with res.pg_conn(autocommit=True) as conn:
+        tables = tables_written(ledger.get_steps(conn, ctx.run_id))
+        check_cancelled(res.cancel)
+        vacuumed = vacuum_tables(conn, tables)
+        check_cancelled(res.cancel)
+        view = refresh_view(conn, params.materialized_view_name)
+    return StepResult(
+        counts={
+            "tables_vacuumed": len(vacuumed),
+            "vacuumed": ",".join(vacuumed) if vacuumed else "none",
+            "materialized_view": view,
+        }
+    )
+
+
+def tables_written(steps: list[ledger.StepRecord]) -> list[str]:
+    """The tables the run's steps (not skipped) declare they write, in step order (D21)."""
+    names: list[str] = []
+    for record in steps:
+        step = STEP_BY_NAME.get(record.step)
+        if step is None or record.status == "skipped":
+            continue
+        for table in step.writes:
+            if table not in names:
+                names.append(table)
+    return names
