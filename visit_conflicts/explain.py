@@ -22,7 +22,7 @@ it for a terminal. The explain Lambda (`functions/explain.py`) returns the same 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -51,6 +51,9 @@ _METRICS = (
 )
 
 
+_TIMES = ("sch_start", "sch_end", "visit_start", "visit_end")
+
+
 class ExplainRefused(Refusal):
     """The request cannot be explained as given (not a visit id, an unknown visit)."""
 
@@ -76,9 +79,33 @@ def explain(
     """The explanation of one pair, or of every pair of one visit (see the module docstring)."""
     if (visit is None) == (pair is None):
         raise ExplainRefused("give a visit (--visit ID) or a pair (--pair VISIT CONVISIT), not both")
-    requested = [visit_id(visit)] if visit is not None else [visit_id(v) for v in pair or ()]
-    if pair is not None and requested[0] == requested[1]:
+    if visit is not None:
+        result = explain_visits(res, params, [visit], now=now)
+        result["request"] = {"visit": result["request"]["visits"][0]}
+        return result
+    assert pair is not None
+    requested = [visit_id(v) for v in pair]
+    if requested[0] == requested[1]:
         raise ExplainRefused("a pair needs two different visits")
+    return _explain(res, params, requested, [(requested[0], requested[1])], now)
+
+
+def explain_visits(
+    res: Resources, params: Params, visits: Sequence[str], *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Every pair of each of `visits` in one pass (one query per database and statement): what
+    `explain(visit=...)` says of each, merged (pairs listed once)."""
+    requested = list(dict.fromkeys(visit_id(v) for v in visits))
+    return _explain(res, params, requested, None, now)
+
+
+def _explain(
+    res: Resources,
+    params: Params,
+    requested: list[str],
+    pair_keys: list[tuple[str, str]] | None,
+    now: datetime | None,
+) -> dict[str, Any]:
     with res.pg_conn(autocommit=True) as pg:
         ref = load_reference_data(pg)
         context, context_source = _context(pg, params, now)
@@ -94,10 +121,8 @@ def explain(
     with res.source_conn() as sf:
         # The whole group even for a pair: it says whether the last run's delta covered it (D4).
         rows = read_visits(sf, scope, ref, requested, with_group=True)
-        counterpart_ids = {str(r["ConVisitID"]) for r in stored_rows} | {
-            str(r["VisitID"]) for r in stored_rows
-        }
-        all_ids = sorted({*requested, *(str(r["visit_id"]) for r in rows), *counterpart_ids})
+        stored_ids = {str(r["ConVisitID"]) for r in stored_rows} | {str(r["VisitID"]) for r in stored_rows}
+        all_ids = sorted({*requested, *(str(r["visit_id"]) for r in rows), *stored_ids})
         deleted = read_deleted_visits(sf, scope, all_ids)
     by_id = {str(r["visit_id"]): r for r in rows}
     missing = [v for v in requested if v not in by_id and v not in deleted]
@@ -106,10 +131,10 @@ def explain(
             f"visit {', '.join(missing)} is in neither FACTVISITCALLPERFORMANCE_CR nor its deleted table, "
             "and no stored pair has it; check the id"
         )
-    if pair is not None:
-        keys = [(requested[0], requested[1])]
+    if pair_keys is not None:
+        keys = pair_keys
     else:
-        keys = _pairs_of_visit(requested[0], by_id, stored_rows)
+        keys = list(dict.fromkeys(k for v in requested for k in _pairs_of_visit(v, by_id, stored_rows)))
     with res.pg_conn(autocommit=True) as pg:
         conflict_ids = sorted({int(r["CONFLICTID"]) for r in stored_rows if r["CONFLICTID"] is not None})
         conflicts = store.read_conflicts(pg, conflict_ids) if conflict_ids else {}
@@ -118,7 +143,7 @@ def explain(
     stored = {(str(r["VisitID"]), str(r["ConVisitID"])): r for r in stored_rows}
     pairs = [_pair(key, visits, by_id, stored.get(key), conflicts, history, ref, context) for key in keys]
     return {
-        "request": {"visit": requested[0]} if visit is not None else {"pair": requested},
+        "request": {"pair": requested} if pair_keys is not None else {"visits": requested},
         "context": {
             "source": context_source,
             "window": [context.window_start.isoformat(), context.window_end.isoformat()],
@@ -285,11 +310,22 @@ def _visit(
             f"{_iso(row['visit_date'])} in {ctx.window_start}..{ctx.window_end}",
         ),
     ]
+    # The rule inputs as values (JSON consumers, tests): times in full precision.
+    values = {
+        "provider_id": row["provider_id"],
+        "ssn": row["ssn"],
+        "visit_date": _iso(row["visit_date"]),
+        **{k: row[k].isoformat() if row[k] is not None else None for k in _TIMES},
+        **{k: _float(row[k]) for k in ("latitude", "longitude", "addr_lat", "addr_lon")},
+        **{k: row[k] for k in ("call_out_gps", "call_in_gps", "patient_state", "payer_patient_state")},
+        "provider_state": row["provider_state"],
+    }
     return {
         "visit_id": vid,
         "found": True,
         "requested": bool(row["requested"]),
         "attributes": attributes,
+        "values": values,
         "checks": checks,
         "deleted": deleted_info,
         "updated_since_cutoff": last_updated is not None and last_updated >= ctx.cutoff_local,
