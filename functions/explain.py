@@ -35,4 +35,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             return {"error": str(exc)}
         raise
     # Dates and times as text, exactly as the command line prints them.
-    return json.loads(json.dumps(result, default=str))  # type: ignore[no-any-return]
+    return json.loads(json.dumps(result, default=str))

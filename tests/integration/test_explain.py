@@ -59,7 +59,9 @@ def generated(pg_server_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> I
             manifest = generate(source_dir, pg, scale=SCALE, seed=5, anchor=ANCHOR)
             pg.commit()
         res = Resources(pg_dsn=pg_server_dsn, schema=schema, source_dir=source_dir)
-        params = Params(steps=["plan", "detect", "finalize"], chunks=2, target={"schema": schema})
+        params = Params.model_validate(
+            {"steps": ["plan", "detect", "finalize"], "chunks": 2, "target": {"schema": schema}}
+        )
         outcome = run_pipeline(res, params, now=ANCHOR, report_dir=source_dir.parent / "reports")
         assert outcome.ok, outcome.text
         yield Generated(res, params, manifest, pg_server_dsn, schema, source_dir)
