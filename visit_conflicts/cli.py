@@ -1,8 +1,9 @@
 """Command line: `python -m visit_conflicts` or `visit-conflicts`.
 
 Commands (stable contract, see ARCHITECTURE.md): `local up|down`, `db migrate`, `generate`, `run`,
-`report`; plus `unlock` to release the lock of a run whose process died, and `source check`, the smoke
-test of the Snowflake SQL on a real account (docs/source-check.md).
+`report`; plus `unlock` to release the lock of a run whose process died, `explain` to say why a visit
+or a pair is (not, or no longer) in conflict, and `source check`, the smoke test of the Snowflake SQL on a
+real account (docs/source-check.md).
 
 The PostgreSQL DSN comes from `--pg-dsn`, else `VC_PG_DSN`, else the local stack started by
 `local up`. Exit codes: 0 success, 1 the run failed or was cancelled, 2 bad usage or configuration.
@@ -19,6 +20,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from visit_conflicts import progress
+from visit_conflicts.history import HISTORY_RUNS
 from visit_conflicts.paths import LOCAL_DIR
 
 PG_DIR = LOCAL_DIR / "pg"
@@ -150,7 +153,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    with connect(_pg_dsn(args), args.schema) as conn:
+    with (
+        connect(_pg_dsn(args), args.schema) as conn,
+        progress.showing(progress.wanted(force=args.progress, off=args.no_progress)),
+    ):
         manifest = generate(
             Path(args.source_dir),
             conn,
@@ -223,7 +229,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_date=args.run_date,
         run_id=args.run_id,
         report_dir=Path(args.report_dir),
-        progress=(not args.no_progress and sys.stderr.isatty()) or args.progress,
+        progress=progress.wanted(force=args.progress, off=args.no_progress),
     )
     if outcome.refused:
         # Nothing was opened or written: one line says why and what to fix.
@@ -232,16 +238,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(outcome.text)
     if outcome.html_path:
         print(f"HTML report: {outcome.html_path}")
+    if outcome.history_path:
+        print(f"History page: {outcome.history_path}")
+    if source_dir is not None:
+        example = _planted_example(source_dir)
+        if example:
+            print(example)
     return 0 if outcome.ok else 1
+
+
+def _planted_example(source_dir: Path) -> str | None:
+    """For a run on generated data: a planted conflict to try `explain` on (from the generator's
+    manifest.json, which only development data has)."""
+    try:
+        cases = json.loads((source_dir / "manifest.json").read_text())["cases"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    preferred = ("rule7_distance_just_above_eta", "rule5_visit_overlap", "rule1_same_schedule")
+    for name in (*preferred, *sorted(cases)):
+        pairs = (cases.get(name) or {}).get("expect", {}).get("pairs") or []
+        if pairs:
+            first = pairs[0]
+            return (
+                f"Explain a planted case ({name}): visit-conflicts explain --source-dir {source_dir} "
+                f"--pair {first['visit']} {first['con_visit']}"
+            )
+    return None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from visit_conflicts.report import build_report, render_html, render_text
     from visit_conflicts.store.db import connect
 
+    if args.history < 0:
+        raise UsageError(f"--history must be 0 or more runs, got {args.history}")
     with connect(_pg_dsn(args), args.schema, autocommit=True) as conn:
         try:
-            report = build_report(conn, args.schema, args.run_id)
+            report = build_report(conn, args.schema, args.run_id, history=args.history)
         except LookupError as exc:
             raise UsageError(str(exc)) from None
     if args.format == "json":
@@ -250,6 +283,41 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(render_html(report))
     else:
         print(render_text(report))
+    return 0
+
+
+def _source_resources(args: argparse.Namespace, params: Any) -> Any:
+    """Resources for a command that reads the source: the emulation at --source-dir, else real Snowflake
+    with the credentials `run` uses."""
+    from visit_conflicts.step_api import Resources
+
+    source_dir = Path(args.source_dir) if args.source_dir else None
+    if source_dir is not None and not (source_dir / "ANALYTICS.db").exists():
+        raise UsageError(
+            f"--source-dir {source_dir} holds no Snowflake emulation (ANALYTICS.db); run `generate`"
+        )
+    res = Resources(pg_dsn=_pg_dsn(args), schema=params.target.schema_name, source_dir=source_dir)
+    if source_dir is None:
+        from visit_conflicts.secrets import EnvSecrets
+
+        secret_name = params.source.secret_name
+        res.credentials_loader = lambda: EnvSecrets().get(secret_name)
+    return res
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from visit_conflicts.config import load_params
+    from visit_conflicts.explain import explain
+    from visit_conflicts.explain_text import render_text
+
+    params = load_params(args.env, {"target": {"schema": args.schema}})
+    res = _source_resources(args, params)
+    pair = (args.pair[0], args.pair[1]) if args.pair else None
+    result = explain(res, params, visit=args.visit, pair=pair)
+    if args.format == "json":
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(render_text(result))
     return 0
 
 
@@ -400,6 +468,13 @@ In AWS: a one-off run of the Fargate image with the command
 """
 
 
+def _add_progress(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--progress", action="store_true", help="progress bars on stderr even when it is not a terminal"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (default off in AWS)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="visit-conflicts",
@@ -467,6 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also plant the bad-input catalogue: one group per kind of bad source data (D23), listed "
         "with the counter it moves in manifest.json",
     )
+    _add_progress(p)
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser(
@@ -498,8 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--report-dir", default=str(DEFAULT_REPORT_DIR), help="where the HTML/JSON/text report goes"
     )
-    p.add_argument("--progress", action="store_true", help="force progress bars")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_progress(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
@@ -557,7 +632,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pg(p)
     p.add_argument("--run-id", default=None)
     p.add_argument("--format", choices=["text", "html", "json"], default="text")
+    p.add_argument(
+        "--history",
+        type=int,
+        default=HISTORY_RUNS,
+        metavar="N",
+        help=f"also the history of the last N runs up to it: timeline, durations, pairs, skipped rows, "
+        f"takeovers and retries (default {HISTORY_RUNS}, as in the report email; 0: none)",
+    )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "explain",
+        help="why a visit or a pair is (or is not, or no longer) in conflict",
+        description="Explain a pair (--pair VISIT CONVISIT) or every pair of a visit (--visit ID, both "
+        "orientations): both visits' source attributes and the checks that decide whether they pair, each "
+        "rule with its numbers (overlap minutes, distance, MPH band, ETA, gap), the cross-state filter, "
+        "the stored conflictvisitmaps row and its conflict, and the recorded history. Reads only.",
+    )
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--visit", metavar="ID", help="a visit id: every pair of it")
+    target.add_argument("--pair", nargs=2, metavar=("VISIT", "CONVISIT"), help="one ordered pair")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--source-dir", default=None, help="Snowflake emulation directory (else real Snowflake)")
+    _add_pg(p)
+    p.add_argument("--env", default="local", help="environment config file config/<env>.toml")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser(
         "unlock",

@@ -28,6 +28,8 @@ from visit_conflicts.errors import is_refusal
 from visit_conflicts.observability import bind, logger
 from visit_conflicts.ownership import holding_run_lock, local_owner
 from visit_conflicts.pipeline import SHAPE, Step, selected_work_steps
+from visit_conflicts.progress import showing as show_progress
+from visit_conflicts.progress import task as progress_task
 from visit_conflicts.report import render_html, render_text
 from visit_conflicts.step_api import Cancelled, Resources, StepResult
 from visit_conflicts.step_runner import close_run, run_step
@@ -45,6 +47,14 @@ class RunOutcome:
     error: str | None
 
     @property
+    def history_path(self) -> Path | None:
+        """The history page written with this run's report files, if any."""
+        if self.html_path is None:
+            return None
+        path = self.html_path.parent / HISTORY_PAGE
+        return path if self.report.get("history") and path.exists() else None
+
+    @property
     def ok(self) -> bool:
         return self.status == "succeeded"
 
@@ -52,20 +62,6 @@ class RunOutcome:
     def refused(self) -> bool:
         """The opening step refused the run: nothing was opened, written or restored."""
         return not self.report["steps"]
-
-
-class _Progress:
-    """tqdm bars on stderr when asked for; silent otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def bar(self, total: int, desc: str) -> Any:
-        if not self.enabled:
-            return None
-        from tqdm import tqdm
-
-        return tqdm(total=total, desc=desc, unit="step" if desc == "pipeline" else "chunk", leave=True)
 
 
 @contextmanager
@@ -87,11 +83,9 @@ def _signals_cancel(cancel: threading.Event) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _run_mapped(
-    res: Resources, ctx: RunContext, params: Params, step: Step, progress: _Progress
-) -> StepResult:
+def _run_mapped(res: Resources, ctx: RunContext, params: Params, step: Step) -> StepResult:
     chunks = params.chunk_subset if params.chunk_subset is not None else list(range(params.chunks))
-    bar = progress.bar(len(chunks), step.name)
+    bar = progress_task(step.name, total=len(chunks), unit="chunk")
     totals: dict[str, Any] = {}
     failures: list[str] = []
     with ThreadPoolExecutor(max_workers=params.workers, thread_name_prefix=f"{step.name}-chunk") as pool:
@@ -110,11 +104,9 @@ def _run_mapped(
                 for key, value in fut.result().counts.items():
                     if isinstance(value, int | float) and not isinstance(value, bool):
                         totals[key] = totals.get(key, 0) + value
-                if bar is not None:
-                    bar.update(1)
+                bar.advance()
             pending = {f for f in pending if not f.cancelled()}
-    if bar is not None:
-        bar.close()
+    bar.close()
     if failures:
         raise RuntimeError(f"{step.name} failed in {len(failures)} chunk(s): " + "; ".join(failures))
     return StepResult(counts=totals)
@@ -139,8 +131,7 @@ def run_pipeline(
     res.cancel = cancel
     status: Outcome = "failed"
     error: str | None = None
-    bars = _Progress(progress)
-    with contextlib.ExitStack() as owned, _signals_cancel(cancel):
+    with contextlib.ExitStack() as owned, _signals_cancel(cancel), show_progress(progress):
         try:
             # This process owns the run while it holds the run's lock (D20 amended: a run whose process
             # died is taken over by the next one). Without the lock no owner is recorded, so the run can
@@ -156,17 +147,15 @@ def run_pipeline(
                 assert opened is not None, "the opening step hands on the run context"
                 ctx = opened
                 work = selected_work_steps(params.steps)
-                bar = bars.bar(len(work), "pipeline")
-                for step in work:
-                    bind(step=step.name)
-                    if step.map_over_chunks:
-                        _run_mapped(res, ctx, params, step, bars)
-                    else:
-                        run_step(res, ctx, params, step.name)
-                    if bar is not None:
-                        bar.update(1)
-                if bar is not None:
-                    bar.close()
+                with progress_task("pipeline", total=len(work), unit="step") as bar:
+                    for step in work:
+                        bind(step=step.name)
+                        bar.phase(step.name)
+                        if step.map_over_chunks:
+                            _run_mapped(res, ctx, params, step)
+                        else:
+                            run_step(res, ctx, params, step.name)
+                        bar.advance()
                 status = "succeeded"
             except (Cancelled, KeyboardInterrupt) as exc:
                 cancel.set()
@@ -205,13 +194,21 @@ def run_pipeline(
     )
 
 
+HISTORY_PAGE = "history.html"
+
+
 def _write_report_files(report: dict[str, Any], text: str, report_dir: Path) -> Path:
-    """The report as HTML (returned), JSON and text files named after the run."""
+    """The report as HTML (returned), JSON and text files named after the run; for a run with a history
+    (any run that was opened), also the history page `history.html`, replaced by every run: the latest
+    run's page, whose history section covers the runs before it."""
     report_dir.mkdir(parents=True, exist_ok=True)
     html_path = report_dir / f"{report['run_id']}.html"
-    html_path.write_text(render_html(report))
+    page = render_html(report)
+    html_path.write_text(page)
     (report_dir / f"{report['run_id']}.json").write_text(json.dumps(report, indent=2, default=str))
     (report_dir / f"{report['run_id']}.txt").write_text(text + "\n")
+    if report.get("history"):
+        (report_dir / HISTORY_PAGE).write_text(page)
     return html_path
 
 

@@ -1,20 +1,31 @@
 """The run report (D22): one record built from the ledger, rendered as JSON, text (log) and HTML (email).
 
 All three renderings come from the same `build_report` dict, so they cannot disagree. Counts are the
-measured ones each step recorded (D13); row-count changes use planner estimates (D21).
+measured ones each step recorded (D13); row-count changes use planner estimates (D21). The record also
+carries the run history (`visit_conflicts.history`: a timeline of the run's steps and chunks, and the
+last runs' durations, pairs, skipped rows, takeovers and retries), which the HTML shows with inline SVG
+charts (`visit_conflicts.svg`) from a Jinja2 template (`templates/report.html.j2`), so the page is one
+self-contained file for email and offline reading.
 """
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import jinja2
 import psycopg
+from markupsafe import Markup
 
+from visit_conflicts import svg
 from visit_conflicts.context import RunContext
+from visit_conflicts.history import HISTORY_RUNS, build_history, fmt_seconds
 from visit_conflicts.pipeline import REPORTED_TABLES
 from visit_conflicts.store import ledger
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -27,7 +38,11 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return round((end - start).total_seconds(), 3)
 
 
-def build_report(conn: psycopg.Connection, schema: str, run_id: str | None = None) -> dict[str, Any]:
+def build_report(
+    conn: psycopg.Connection, schema: str, run_id: str | None = None, *, history: int = HISTORY_RUNS
+) -> dict[str, Any]:
+    """The report of `run_id` (the latest run when None), with the history of the last `history` runs
+    up to it (none when 0)."""
     run = ledger.get_run(conn, run_id)
     if run is None:
         raise LookupError(f"no run {run_id!r} in the ledger" if run_id else "the ledger has no run yet")
@@ -74,6 +89,7 @@ def build_report(conn: psycopg.Connection, schema: str, run_id: str | None = Non
             t: {"before": before.get(t), "after": after.get(t), "change": _diff(before.get(t), after.get(t))}
             for t in REPORTED_TABLES
         },
+        "history": build_history(conn, run["run_id"], history) if history > 0 else None,
     }
 
 
@@ -98,6 +114,7 @@ def refused_report(ctx: RunContext, environment: str, full_run: bool, error: str
         "took_over": None,
         "steps": [],
         "tables": {},
+        "history": None,
     }
 
 
@@ -144,57 +161,144 @@ def render_text(report: dict[str, Any]) -> str:
         change = t["change"]
         change_txt = "" if change is None else f"  ({change:+d})"
         lines.append(f"    {table:<26} {t['after'] if t['after'] is not None else '-'}{change_txt}")
+    if report.get("history"):
+        lines.extend(render_history_text(report["history"]))
     return "\n".join(lines)
 
 
+_GANTT_WIDTH = 40  # characters of the text timeline's bars
+
+
+def render_history_text(history: dict[str, Any]) -> list[str]:
+    """The history as text lines: the same facts as the HTML's tables (charts become character bars)."""
+    runs = history["runs"]
+    lines = [f"  history: the last {len(runs)} run(s) (of {history['runs_requested']} asked), oldest first"]
+    timeline = history["timeline"]
+    total = timeline["seconds"] or max(
+        (s["start"] + (s["seconds"] or 0.0) for s in timeline["spans"]), default=0.0
+    )
+    lines.append(
+        f"  timeline of run {timeline['run_id']}: started {timeline['started_at'] or '-'}, "
+        f"{fmt_seconds(timeline['seconds'])} s (# ran, ~ still running)"
+    )
+    lines.append(f"    {'step':<14} {'status':<10} {'try':>3} {'start':>8} {'seconds':>8}  timeline")
+    for s in timeline["spans"]:
+        lines.append(
+            f"    {s['label']:<14} {s['status']:<10} {s['attempt']:>3} {fmt_seconds(s['start']):>8} "
+            f"{fmt_seconds(s['seconds']):>8}  |{_text_bar(s['start'], s['seconds'], total)}|"
+        )
+    steps = history["steps"]
+    width = max([8, *(len(n) + 1 for n in steps)])
+    run_width = max([4, *(len(r["run_id"]) for r in runs)])
+    lines.append("  duration per step (seconds):")
+    lines.append(
+        f"    {'run':<{run_width}} {'started':<20} {'status':<10} {'total':>8}"
+        + "".join(f"{n:>{width}}" for n in steps)
+    )
+    for r in runs:
+        lines.append(
+            f"    {r['run_id']:<{run_width}} {r['started_at'] or '-':<20} {r['status']:<10} "
+            f"{fmt_seconds(r['seconds']):>8}"
+            + "".join(f"{fmt_seconds(r['step_seconds'].get(n)):>{width}}" for n in steps)
+        )
+    names = history["pair_counts"]
+    lines.append("  pairs per run:")
+    lines.append(f"    {'run':<{run_width}}" + "".join(f"{n:>10}" for n in names))
+    for r in runs:
+        lines.append(f"    {r['run_id']:<{run_width}}" + "".join(f"{r['pairs'][n]:>10}" for n in names))
+    skipped = [(r["run_id"], s) for r in runs for s in r["skipped"]]
+    lines.append("  skipped rows by reason:" + ("" if skipped else " none"))
+    for rid, s in skipped:
+        lines.append(f"    {rid:<{run_width}} {s['reason']:<28} {s['rows']:>8}")
+    events = []
+    for r in runs:
+        if r["took_over"]:
+            t = r["took_over"]
+            events.append(
+                f"    run {r['run_id']} took over run {t['run_id']} ({t['reason']}; its cleanup took "
+                f"{fmt_seconds(t['seconds'])} s)"
+            )
+        events.extend(
+            f"    run {r['run_id']}: {t['label']} needed {t['attempt']} attempts" for t in r["retries"]
+        )
+    lines.append("  takeovers and retries:" + ("" if events else " none"))
+    lines.extend(events)
+    return lines
+
+
+def _text_bar(start: float, seconds: float | None, total: float) -> str:
+    if total <= 0:
+        return " " * _GANTT_WIDTH
+    begin = min(_GANTT_WIDTH - 1, int(start / total * _GANTT_WIDTH))
+    if seconds is None:
+        return " " * begin + "~" * (_GANTT_WIDTH - begin)
+    length = max(1, round(seconds / total * _GANTT_WIDTH))
+    length = min(length, _GANTT_WIDTH - begin)
+    return " " * begin + "#" * length + " " * (_GANTT_WIDTH - begin - length)
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        fmt=fmt_seconds,
+        counts=_fmt_counts,
+        step_label=lambda s: s["step"] if s["chunk"] is None else f"{s['step']}[{s['chunk']}]",
+        status_colour=lambda status: _STATUS_COLOURS.get(status, "#555"),
+        table_attrs=Markup("border='1' cellpadding='4' cellspacing='0'"),
+    )
+    return env
+
+
+_STATUS_COLOURS = {"succeeded": "#1a7f37", "failed": "#cf222e", "cancelled": "#9a6700"}
+
+
 def render_html(report: dict[str, Any]) -> str:
-    e = html.escape
-    colour = {"succeeded": "#1a7f37", "failed": "#cf222e", "cancelled": "#9a6700"}.get(
-        report["status"], "#555"
-    )
-    rows = []
-    for s in report["steps"]:
-        name = s["step"] if s["chunk"] is None else f"{s['step']}[{s['chunk']}]"
-        seconds = "" if s["seconds"] is None else f"{s['seconds']:.2f}"
-        rows.append(
-            "<tr>"
-            f"<td>{e(name)}</td><td>{e(s['status'])}</td>"
-            f"<td style='text-align:right'>{seconds}</td>"
-            f"<td>{e(_fmt_counts(s['counts']))}</td><td>{e(s['error'] or '')}</td>"
-            "</tr>"
+    """The report as one self-contained HTML page (the email body, the local report file)."""
+    history = report.get("history")
+    charts = _charts(history) if history else {}
+    return _templates().get_template("report.html.j2").render(report=report, history=history, charts=charts)
+
+
+def _charts(history: dict[str, Any]) -> dict[str, Markup]:
+    """The history's charts as inline SVG (marked safe: svg.py escapes every text it writes)."""
+    steps = history["steps"]
+    colour_of = {name: i for i, name in enumerate(steps)}
+    timeline = [
+        svg.Span(
+            label=s["label"],
+            start=s["start"],
+            seconds=s["seconds"],
+            colour_index=colour_of.get(s["step"], 0),
+            failed=s["status"] == "failed",
+            tooltip=f"{s['label']}: {s['status']}, attempt {s['attempt']}, "
+            f"start {fmt_seconds(s['start'])} s, {fmt_seconds(s['seconds'])} s",
         )
-    table_rows = []
-    for name, t in report["tables"].items():
-        after = "" if t["after"] is None else str(t["after"])
-        change = "" if t["change"] is None else f"{t['change']:+d}"
-        table_rows.append(
-            f"<tr><td>{e(name)}</td><td style='text-align:right'>{after}</td>"
-            f"<td style='text-align:right'>{change}</td></tr>"
-        )
-    tables = "".join(table_rows)
-    error = f"<p style='color:#cf222e'><b>Error:</b> {e(report['error'])}</p>" if report.get("error") else ""
-    if report.get("took_over"):
-        t = report["took_over"]
-        error = (
-            f"<p><b>Took over</b> run {e(t['run_id'])} ({e(t['reason'])}; its cleanup took "
-            f"{e(str(t['seconds']))} s).</p>" + error
-        )
-    cron = report.get("pg_cron") or {}
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>Run {e(report['run_id'])}</title></head><body style='font-family:sans-serif'>"
-        f"<h2>Run {e(report['run_id'])} ({e(report['environment'])}): "
-        f"<span style='color:{colour}'>{e(report['status'].upper())}</span></h2>"
-        f"<p>Started {e(str(report['started_at']))}, ended {e(str(report['ended_at']))} "
-        f"({e(str(report['seconds']))} s). Run date {e(report['run_date'])}, window "
-        f"{e(report['window'][0])}..{e(report['window'][1])}, cutoff {e(str(report['cutoff']))}. "
-        f"pg_cron: {e(str(cron.get('status', '-')))}.</p>{error}"
-        "<table border='1' cellpadding='4' cellspacing='0'>"
-        "<tr><th>step</th><th>status</th><th>seconds</th><th>counts</th><th>error</th></tr>"
-        f"{''.join(rows)}</table>"
-        "<h3>Tables (estimated rows)</h3><table border='1' cellpadding='4' cellspacing='0'>"
-        f"<tr><th>table</th><th>rows</th><th>change</th></tr>{tables}</table></body></html>"
-    )
+        for s in history["timeline"]["spans"]
+    ]
+    runs = history["runs"]
+    categories = [(r["started_at"] or "")[5:16].replace("T", " ") for r in runs]
+    tips = [f"{r['run_id']} ({r['status']})" for r in runs]
+    durations = [(n, [r["step_seconds"].get(n, 0.0) for r in runs], colour_of[n]) for n in steps]
+    pairs = [(n, [float(r["pairs"][n]) for r in runs], i) for i, n in enumerate(history["pair_counts"])]
+    reasons = sorted({s["reason"] for r in runs for s in r["skipped"]})
+    skipped = [
+        (reason, [float(sum(s["rows"] for s in r["skipped"] if s["reason"] == reason)) for r in runs], i)
+        for i, reason in enumerate(reasons)
+    ]
+    drawn = {
+        "timeline": svg.gantt(timeline),
+        "durations": svg.bars(categories, durations, stacked=True, unit="seconds", tooltips=tips),
+        "pairs": svg.bars(categories, pairs, stacked=False, unit="pairs", tooltips=tips),
+        "skipped": svg.bars(categories, skipped, stacked=True, unit="rows", tooltips=tips),
+    }
+    return {name: Markup(text) for name, text in drawn.items()}
 
 
 def email_subject(prefix: str, report: dict[str, Any]) -> str:

@@ -37,6 +37,7 @@ from devkit.generate.mutate import mutate
 from devkit.generate.visits import VisitChunk, plan_visits, visit_chunk
 from devkit.generate.world import build_world
 from devkit.generate.writer import count_source_rows, write_reference_tables, write_source_rows
+from visit_conflicts.progress import task as progress_task
 from visit_conflicts.source.connection import connect_source
 
 __all__ = ["GenerateError", "Manifest", "generate", "mutate"]
@@ -88,7 +89,11 @@ def generate(
         )
         # One writer thread: the emulation's insert runs while the next chunk is generated (both mostly
         # release the GIL). Chunks are still written one at a time and in order, so the content is the same.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vc-generate-writer") as writer:
+        # A bar on a terminal only (visit_conflicts.progress): one unit per visit chunk written.
+        with (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="vc-generate-writer") as writer,
+            progress_task("generate", total=len(plan.chunks), unit="chunk") as bar,
+        ):
             pending: Future[None] | None = None
             for index in range(len(plan.chunks)):
                 chunk = visit_chunk(
@@ -107,6 +112,7 @@ def generate(
                     bulk[key] = bulk.get(key, 0) + value
                 if pending is not None:
                     pending.result()  # at most one chunk waits in memory
+                    bar.advance()
                 pending = writer.submit(_write_chunk, conn, chunk)
                 log.info(
                     "generate: chunk %d/%d generated (%d visits so far, %.1f s)",
@@ -117,6 +123,7 @@ def generate(
                 )
             if pending is not None:
                 pending.result()
+                bar.advance()
         counts = count_source_rows(conn)
     finally:
         conn.close()

@@ -29,7 +29,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
 from visit_conflicts.paths import SF_SQL_DIR
-from visit_conflicts.source.check import PIPELINE_STATEMENTS, PROBES
+from visit_conflicts.source.check import OPERATOR_STATEMENTS, PIPELINE_STATEMENTS, PROBES
 from visit_conflicts.source.common import mph_band_rows
 from visit_conflicts.source.inservice import InServiceScope
 from visit_conflicts.source.schema import SOURCE_TABLES, source_columns
@@ -48,7 +48,12 @@ PARAMS: dict[str, Any] = {
     "values": json.dumps(["123-45-6789", "O'Brien"]),
     **mph_band_rows([(0.0, 2.0, 2.0)])[0],
     "extra_distance_per": 1.0,
+    # `visit-conflicts explain`: the visit ids asked about (JSON) and whether to read their groups too.
+    "visit_ids": json.dumps(["00000000-0000-4000-8000-000000000001"]),
+    "with_group": True,
 }
+# The pipeline's statements in order, then the operator statements that read its session tables.
+ALL_STATEMENTS = (*PIPELINE_STATEMENTS, *OPERATOR_STATEMENTS)
 TZ_TYPES = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
 WALL_CLOCK_TYPES = {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.TIMESTAMP}
 
@@ -92,11 +97,11 @@ def _blocks() -> frozenset[str]:
 
 def test_pipeline_order_lists_every_statement_once() -> None:
     """Every file under sql/snowflake/ is the emulation's DDL (schema/), one of the source check's
-    statements (check/), a block other files include, or a pipeline statement in PIPELINE_STATEMENTS,
-    which lists each once; so the resolution below and `source check` see every statement."""
+    statements (check/), a block other files include, a pipeline statement in PIPELINE_STATEMENTS or an
+    operator statement in OPERATOR_STATEMENTS, which list each once; so the resolution below and `source check` see every statement."""
     statements = {f for f in _files() if not f.startswith(("schema/", "check/")) and f not in _blocks()}
-    assert len(PIPELINE_STATEMENTS) == len(set(PIPELINE_STATEMENTS))
-    assert set(PIPELINE_STATEMENTS) == statements
+    assert len(ALL_STATEMENTS) == len(set(ALL_STATEMENTS))
+    assert set(ALL_STATEMENTS) == statements
     probes = {f"check/probe_{p.name}" for p in PROBES}
     assert set(_files("check")) == probes | {"check/describe_view", "check/describe_table"}
 
@@ -113,7 +118,7 @@ def test_no_stray_percent_and_every_parameter_is_bound() -> None:
 
 def test_source_sql_reads_no_clock() -> None:
     """D1: no statement decides scope from the clock."""
-    for name in PIPELINE_STATEMENTS:
+    for name in ALL_STATEMENTS:
         code = re.sub(r"--[^\n]*", "", read_sql(f"snowflake/{name}.sql"))
         assert not re.search(r"GETDATE|CURRENT_TIMESTAMP|CURRENT_DATE|SYSDATE|\bNOW\(", code, re.I), name
 
@@ -279,7 +284,7 @@ def test_every_statement_resolves_in_pipeline_order() -> None:
     before it: no unknown column, no duplicate column in a CREATE TABLE AS, no star over a source view
     or in a CREATE TABLE AS, and no session-zone-dependent time-zone construct (D1)."""
     resolution = Resolution()
-    for name in PIPELINE_STATEMENTS:
+    for name in ALL_STATEMENTS:
         resolution.statement(name, read_sql(f"snowflake/{name}.sql"))
     assert resolution.problems == []
     for table in ("VC_DELTA_GROUP", "VC_INSERVICE_CANDIDATE", "VC_INSERVICE_EVENT", "VC_INSERVICE_VISIT"):

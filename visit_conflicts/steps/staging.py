@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
+from visit_conflicts.progress import task as progress_task
 from visit_conflicts.source.staging import iter_payer_providers, iter_payers
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store.staging import (
@@ -39,16 +40,22 @@ from visit_conflicts.store.staging import (
 
 def run(res: Resources, ctx: RunContext, params: Params, *, on_phase: PhaseHook | None = None) -> StepResult:
     counts: dict[str, int] = {}
-    with res.pg_conn() as pg:
+    # A bar on a terminal only (visit_conflicts.progress): one unit per phase.
+    with res.pg_conn() as pg, progress_task("staging", total=3, unit="phase") as bar:
         with res.source_conn() as sf:
+            bar.phase("payer-provider sync")
             ppr = sync_payer_provider_reminders(
                 pg, iter_payer_providers(sf, params.batch_size), now=ctx.now_local
             )
+            bar.advance()
             check_cancelled(res.cancel)
+            bar.phase("payer sync")
             payers = sync_payers(pg, iter_payers(sf, params.batch_size), now=ctx.now_local)
+            bar.advance()
         counts.update({f"ppr_{k}": v for k, v in ppr.items()})
         counts.update({f"payers_{k}": v for k, v in payers.items()})
         check_cancelled(res.cancel)
+        bar.phase("conflictlog_staging rebuild")
         rebuild = rebuild_conflictlog_staging(
             pg,
             window_start=ctx.window_start,
@@ -56,6 +63,7 @@ def run(res: Resources, ctx: RunContext, params: Params, *, on_phase: PhaseHook 
             now=ctx.now_local,
             on_phase=on_phase,
         )
+        bar.advance()
     counts.update(
         {
             "staging_rows": rebuild.rows,
