@@ -231,7 +231,8 @@ def mutate(
         # missed, then deletions.
         n_move, n_missed = per_day(MOVES_PER_DAY, 1), per_day(MISSED_PER_DAY, 1)
         n_conflict_deletes = per_day(CONFLICT_DELETES_PER_DAY, 1)
-        multi_rows = sample(n_move + 4 * n_missed + n_conflict_deletes, multi=True)
+        # Past visits are about a third of the sampled dates: enough rows to find the missed ones.
+        multi_rows = sample(n_move + 6 * n_missed + n_conflict_deletes + 20, multi=True)
         moved = multi_rows[:n_move]
         rest = multi_rows[n_move:]
         missed = [r for r in rest if r[1] < today][:n_missed]
