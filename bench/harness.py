@@ -95,9 +95,10 @@ ROWS_WRITTEN = {
     "inservice": ("inserted", "updated", "resolved"),
     "cleanup": ("scratch_rows",),
 }
-# Disk per unit of scale, for the check before a scale factor starts: measured at SF 0.1 (source
-# emulation, base database after the first load, one copy), with a margin.
-GB_PER_SCALE = 90.0
+# Disk per unit of scale, for the check before a scale factor starts: the peak measured at SF 0.1 (source
+# emulation 1.1 GB, base database after the first load 6.0 GB, one copy after the run 6.8 GB: 13.9 GB),
+# with a margin.
+GB_PER_SCALE = 150.0
 
 
 # --- the subprocess side: one phase per process --------------------------------------------------------
@@ -620,6 +621,28 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _git_head() -> str | None:
+    """The commit measured (with '+dirty' when tracked files differ from it)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
 def machine(dsn: str) -> dict[str, Any]:
     with psycopg.connect(dsn) as conn:
         row = conn.execute("SHOW server_version").fetchone()
@@ -689,6 +712,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "harness": "production-volume",
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "command": command,
+            "git": _git_head(),
             "machine": machine(dsn),
             "options": {k: v for k, v in vars(opts).items() if k != "pg_dsn"},
             "scales": [],

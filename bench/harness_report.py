@@ -125,7 +125,7 @@ def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_
         "[README.md](README.md#the-production-volume-harness). Scale factor 1 = production",
         "(~58M window visits).",
         "",
-        f"- when: {data['when']}; command: `{data['command']}`",
+        f"- when: {data['when']}; commit: {data.get('git') or '-'}; command: `{data['command']}`",
         f"- machine: {m['cores']} cores, {m['ram_gib']} GiB RAM, PostgreSQL {m['postgresql']}, "
         f"Python {m['python']};",
         f"  load average {m['load_average']} at the start, {m.get('load_average_end')} at the end "
