@@ -13,7 +13,7 @@ anchor, new anchor], so the next run's delta sees it. Planted visits are never t
 | the visits of the date that enters the window (booked 45 days ahead) | ~75K visits | ~12K new pairs |
 | extra shifts at a second agency of a multi-agency person (future dates) | 19K days | 2-4 new pairs each |
 | re-saves (EVV, billing, edits) in one-agency groups, the whole window | `fraction`: 0.2 % | scope only |
-| shifts moved by 30 min - 3 h, in groups of two or more agencies | 100 | changed, few stale |
+| shifts moved by 30 min - 3 h, in groups of two or more agencies | 50 | changed, few stale |
 | past visits marked missed, in groups of two or more agencies | 20 | changed, then resolved |
 | visits deleted (moved to the _DELETED_CR table) | 60K (1.5K paired) | deleted ids, 'D' pairs |
 | InService sessions booked 1-30 days ahead | 1.1K | InService scope |
@@ -72,7 +72,7 @@ RECENT_DAYS = 14
 # Per day at scale 1 (module table).
 EXTRA_SHIFTS_PER_DAY = 19_000
 EXTRA_SHIFT_OVERLAPPED_SPLIT_SHARE = 0.3
-MOVES_PER_DAY = 100
+MOVES_PER_DAY = 50
 MISSED_PER_DAY = 20
 DELETES_PER_DAY = 60_000
 CONFLICT_DELETES_PER_DAY = 1_500
