@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 ENV ?= dev
 CDK := node_modules/.bin/cdk
 
-.PHONY: demo test venv pg-cron lint typecheck unit clean bench synth
+.PHONY: demo test venv pg-cron lint typecheck unit clean bench bench-micro synth
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 2; }
@@ -65,7 +65,17 @@ demo: venv
 	fi
 	$(CLI) run --source-dir $(SOURCE_DIR) --no-progress
 
+# The production-volume harness (bench/README.md): per scale factor a first load and a nightly run, beside
+# the legacy algorithm. The default scales rewrite bench/RESULTS.md and bench/charts/ (committed); any other
+# BENCH_SCALES (e.g. `make bench BENCH_SCALES=0.01`, a quick check) writes to bench/results/ only.
+BENCH_DEFAULT_SCALES := 0.01,0.1,0.25
+BENCH_SCALES ?= $(BENCH_DEFAULT_SCALES)
+BENCH_PUBLISH := $(if $(filter $(BENCH_DEFAULT_SCALES),$(BENCH_SCALES)),--publish,)
 bench: venv
+	$(PY) -m bench.harness --scales $(BENCH_SCALES) $(BENCH_PUBLISH)
+
+# The focused benchmarks of earlier issues (merge, stale cleanup, status, chunk memory, ...).
+bench-micro: venv
 	$(PY) -m bench.run_all
 
 clean:

@@ -144,7 +144,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     anchor = args.now or datetime.now(UTC)
     started = time.perf_counter()
     if args.mutate:
-        summary = mutate(Path(args.source_dir), seed=args.seed, anchor=anchor, fraction=args.fraction)
+        summary = mutate(
+            Path(args.source_dir), seed=args.seed, anchor=anchor, fraction=args.fraction, profile=args.profile
+        )
         print(
             json.dumps(
                 {"seconds": round(time.perf_counter() - started, 2), "mutation": summary},
@@ -535,7 +537,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="instead of regenerating, change a small fraction of visits (next day's delta)",
     )
-    p.add_argument("--fraction", type=float, default=0.002, help="with --mutate: share of visits changed")
+    p.add_argument(
+        "--fraction",
+        type=float,
+        default=None,
+        help="with --mutate: share of the window's visits re-saved (default: the profile's)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=["nightly", "bulk"],
+        default="nightly",
+        help="with --mutate: one night's changes like production's (default), or a bulk refresh that "
+        "touches most groups of the window",
+    )
     p.add_argument(
         "--bad-input",
         action="store_true",

@@ -29,8 +29,12 @@ from devkit.generate.context import (
     LOOKBACK_HOURS,
     LOOKBACK_YEARS,
     LOOKFORWARD_DAYS,
+    US_PER_DAY,
     GenContext,
     GenerateError,
+    day_number,
+    local_datetime,
+    utc_instant,
 )
 from devkit.generate.manifest import FORMAT_VERSION, Manifest
 from devkit.generate.mutate import mutate
@@ -82,6 +86,7 @@ def generate(
             write_source_rows(conn, table, rows)
         for table, rows in planted.tables().items():
             write_source_rows(conn, table, rows)
+        first_update = ctx.anchor_local_us
         next_visit, next_deleted, next_inservice = (
             APP_VISIT_ID_BASE,
             APP_DELETED_ID_BASE,
@@ -108,6 +113,7 @@ def generate(
                 next_visit += chunk.visits.num_rows
                 next_deleted += chunk.deleted.num_rows
                 next_inservice += chunk.inservice.num_rows
+                first_update = min(first_update, chunk.first_update_us)
                 for key, value in chunk.stats.items():
                     bulk[key] = bulk.get(key, 0) + value
                 if pending is not None:
@@ -147,6 +153,9 @@ def generate(
             },
             "window": {"start": ctx.window_start.isoformat(), "end": ctx.window_end.isoformat()},
             "delta_cutoff": ctx.cutoff.isoformat(),
+            # A run with `since` = this detects every group of the window (a first load, as production
+            # holds it after years of nightly runs); without it a first run sees the last 36 h only.
+            "first_load_since": _first_load_since(ctx, first_update).isoformat(),
             "timestamps": (
                 "TIMESTAMP_TZ columns hold instants; the business (New York wall-clock) time of a value is "
                 f"CONVERT_TIMEZONE('{BUSINESS_TZ_NAME}', value). \"Visit Date\" is local midnight of the "
@@ -169,6 +178,12 @@ def generate(
         time.perf_counter() - started,
     )
     return manifest
+
+
+def _first_load_since(ctx: GenContext, first_update_us: int) -> datetime:
+    """Local midnight a day before the earliest visit update and the window start, as an instant."""
+    first_day = min(first_update_us // US_PER_DAY, day_number(ctx.window_start)) - 1
+    return utc_instant(local_datetime(first_day * US_PER_DAY))
 
 
 def _write_chunk(conn: Any, chunk: VisitChunk) -> None:

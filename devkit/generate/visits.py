@@ -5,17 +5,24 @@ weeks of older history that the window filter must drop). A visit belongs to a *
 one date); every person works a given date with the same probability, so a person never has two
 person-days on one date and every same-day, cross-agency visit pair is designed, not accidental:
 
-| person-day | visits | share (single-agency / multi-agency persons) |
-|---|---|---|
-| one visit | 1 | 85 % / 23 % |
-| split shift at one agency (never a conflict) | 2 | 15 % / 4 % |
-| two agencies, overlapping shifts (rules 1-6; 8 % identical schedules) | 2 | - / 45 % |
-| two agencies, back to back (0-3 h gap; rule 7 when far apart) | 2 | - / 25 % |
-| three agencies, chained overlaps | 3 | - / 3 % |
+| person-day | visits | share (single-agency / multi-agency persons) | CVM rows / parents |
+|---|---|---|---|
+| one visit | 1 | 85 % / 26 % | - |
+| split shift at one agency (never a conflict) | 2 | 15 % / 4 % | - |
+| two agencies, overlapping shifts (rules 1-6; 8 % identical schedules) | 2 | - / 18 % | 2 / 2 |
+| split shift at one agency, one shift elsewhere spanning the split | 3 | - / 16 % | 4 / 3 |
+| two agencies overlapping, a later (or earlier) quiet shift at the first | 3 | - / 8 % | 2 / 2 |
+| two agencies, back to back (0-3 h gap; rule 7 when far apart) | 2 | - / 22 % | 2 / 2 when rule 7 fires |
+| three agencies, all overlapping one another (persons with three records) | 3 | - / 6 % | 6 / 3 |
 
-which makes roughly 12 % of visits conflicting. Shifts are 4-12 h and start on quarter hours; past visits are
-mostly completed (some unstarted, missed or partial), today's depend on the anchor time, future ones are
-unstarted with NULL visit times and unbilled. About half of the calls carry GPS text near the patient.
+Production holds ~9.2M CVM rows over ~58M window visits (0.16 per visit) in ~7.9M conflicts (1.16 pairs
+per parent); the shares above give about that once every group of the window has been detected (a first
+load with `since` at the window start, see the manifest's `first_load_since`): about 13 % of visits are
+the primary of a conflict, 1.16 rows per parent. The quiet shift gives conflict groups a visit that is in
+no pair, so a change to it re-detects the group's pairs unchanged, as most nightly re-detections are.
+Shifts are 4-12 h and start on quarter hours; past visits are mostly completed (some unstarted, missed or
+partial), today's depend on the anchor time, future ones are unstarted with NULL visit times and
+unbilled. About half of the calls carry GPS text near the patient.
 """
 
 from __future__ import annotations
@@ -57,10 +64,19 @@ CHUNK_VISITS = 400_000
 DELETED_SHARE = 25.5 / 272  # DELETED_CR rows per CR row over all history (section 4)
 DELETED_DELTA_SHARE = 90_000 / 5_400_000  # ~84-97K of the deleted rows in the window per 36 h
 INSERVICE_PER_DAY = 1_100  # ~33K events updated in 30 days
-INSERVICE_OVERLAP_SHARE = 0.2
+# Share of events placed during a visit at another agency of the person: ~166K InService pairs at scale 1.
+INSERVICE_OVERLAP_SHARE = 0.09
 
-S1, S2, MO, MS, M3 = range(5)
-VISITS_PER_TYPE = np.array([1, 2, 2, 2, 3])
+# Person-day types (module table): one visit, split shift, overlap, back to back, three agencies,
+# split shift overlapped by one shift elsewhere, overlap plus a quiet shift.
+S1, S2, MO, MS, M3, MOO, MOS = range(7)
+VISITS_PER_TYPE = np.array([1, 2, 2, 2, 3, 3, 3])
+# Types of a multi-agency person's day and their shares (M3 needs three records, else it is MO).
+MULTI_TYPES = np.array([S1, S2, MO, MOO, MOS, MS, M3])
+MULTI_SHARES = np.array([0.26, 0.04, 0.18, 0.16, 0.08, 0.22, 0.06])
+SINGLE_SPLIT_SHARE = 0.15
+# Types whose visits conflict by design (rules 1-6), for the manifest's share.
+OVERLAP_TYPES = (MO, M3, MOO, MOS)
 COMPLETED, UNSTARTED, MISSED, PARTIAL_START, PARTIAL_END = range(5)
 QUARTER = 15 * US_PER_MINUTE
 MISSED_REASONS = (
@@ -111,6 +127,7 @@ class VisitChunk:
     deleted: pa.Table
     inservice: pa.Table
     stats: dict[str, int]
+    first_update_us: int  # the earliest "Visit Updated Timestamp" of the chunk (local wall clock)
 
 
 def _shift_quarters(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -149,24 +166,68 @@ def visit_chunk(
 ) -> VisitChunk:
     day_lo, day_hi = plan.chunks[chunk]
     rng = ctx.rng(Stream.VISITS, chunk)
+    pd_day, pd_person = person_days(rng, world, plan.work_probability, day_lo, day_hi)
+    bulk = expand_person_days(
+        ctx, world, rng, pd_day, pd_person, pd_type=None, first_app_visit_id=first_app_visit_id
+    )
+    deleted = _deleted_rows(ctx, chunk, bulk.visits, bulk.updated, first_app_deleted_id)
+    inservice = inservice_events(
+        ctx,
+        world,
+        chunk,
+        day_lo,
+        day_hi,
+        first_app_inservice_id,
+        candidates=bulk.inservice_candidates(),
+        visit_record=bulk.record,
+        visit_start=bulk.visit_start,
+        visit_quarters=bulk.quarters,
+        other_record=bulk.other_record,
+    )
+    stats = dict(bulk.stats)
+    stats["deleted"] = deleted.num_rows
+    stats["inservice"] = inservice.num_rows
+    first_update = int(bulk.updated.min()) if len(bulk.updated) else ctx.anchor_local_us
+    return VisitChunk(bulk.visits, deleted, inservice, stats, first_update)
+
+
+def person_days(
+    rng: np.random.Generator, world: World, probability: float, day_lo: int, day_hi: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(day, person) of every person-day in [day_lo, day_hi]: each independently with `probability`."""
     n_persons = world.n_persons
-
-    # --- person-days: each (date, person) independently with probability q
     n_days = day_hi - day_lo + 1
-    hits = np.flatnonzero(rng.random((n_days, n_persons), dtype=np.float32) < plan.work_probability)
-    pd_day = day_lo + hits // n_persons
-    pd_person = hits % n_persons
-    npd = len(hits)
-    multi = world.person_multi[pd_person]
-    nrec = world.person_nrec[pd_person]
-    u = rng.random(npd)
-    multi_type = np.select([u < 0.23, u < 0.27, u < 0.72, u < 0.97], [S1, S2, MO, MS], M3)
-    multi_type = np.where((multi_type == M3) & (nrec < 3), MO, multi_type)
-    pd_type = np.where(multi, multi_type, np.where(u < 0.85, S1, S2))
-    k0 = (rng.random(npd) * nrec).astype(np.int64)
-    k1 = (k0 + 1 + (rng.random(npd) * np.maximum(nrec - 1, 1)).astype(np.int64)) % nrec
+    hits = np.flatnonzero(rng.random((n_days, n_persons), dtype=np.float32) < probability)
+    return day_lo + hits // n_persons, hits % n_persons
 
-    # Schedules of the person-day in quarter hours from local midnight.
+
+@dataclass
+class Expanded:
+    """Visits built from person-days, with the arrays the deleted rows and InService events need."""
+
+    visits: pa.Table
+    updated: np.ndarray  # local wall-clock microseconds of "Visit Updated Timestamp"
+    record: np.ndarray
+    other_record: np.ndarray  # the person's record at the day's second agency
+    slot: np.ndarray
+    vtype: np.ndarray
+    state: np.ndarray
+    visit_start: np.ndarray
+    quarters: np.ndarray
+    stats: dict[str, int]
+
+    def inservice_candidates(self) -> np.ndarray:
+        """First visits of days at two agencies, completed: an event during one overlaps it."""
+        return np.flatnonzero(
+            (self.slot == 0) & np.isin(self.vtype, (MO, MS, MOO, MOS)) & (self.state == COMPLETED)
+        )
+
+
+def _schedules(rng: np.random.Generator, pd_type: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Scheduled (start, duration) in quarter hours from local midnight of each person-day's visits 0-2,
+    and the types, where a quiet shift did not fit in the day (the day becomes a plain overlap)."""
+    npd = len(pd_type)
+    last_quarter = 24 * 4 - 1
     start0 = np.where(
         pd_type == S2,
         rng.integers(24, 41, npd),
@@ -181,7 +242,6 @@ def visit_chunk(
     )
     sequential = np.isin(pd_type, (S2, MS))
     # Every visit of the person-day starts on its date (its "Visit Date"); shifts may end after midnight.
-    last_quarter = 24 * 4 - 1
     start0 = np.where(sequential, np.minimum(start0, last_quarter - dur0 - gap), start0)
     overlap_start = start0 + _uniform_int(rng, -(dur1 - 1), dur0 - 1)
     identical = np.isin(pd_type, (MO, M3)) & (rng.random(npd) < 0.08)
@@ -191,7 +251,76 @@ def visit_chunk(
     start1 = np.clip(np.where(identical, start0, start1), 0, last_quarter)
     dur1 = np.where(identical, dur0, dur1)
     dur2 = rng.integers(16, 33, npd)
-    start2 = np.clip(start1 + _uniform_int(rng, -(dur2 - 1), dur1 - 1), 0, last_quarter)
+    # Three agencies: visit 2 overlaps the common part of visits 0 and 1, so all three pairs conflict.
+    common_lo = np.maximum(start0, start1)
+    common_hi = np.minimum(start0 + dur0, start1 + dur1)
+    start2 = np.clip(_uniform_int(rng, common_lo - (dur2 - 1), common_hi - 1), 0, last_quarter)
+
+    # Split shift overlapped by one shift elsewhere: X1 = visit 0, X2 = visit 2 (same agency, after a
+    # 30 min - 2 h break), Y = visit 1 from inside X1 to inside X2 (at least 105 min into each, 4-12 h).
+    moo = pd_type == MOO
+    x1 = rng.integers(16, 25, npd)
+    x2 = rng.integers(16, 21, npd)
+    split = rng.integers(2, 9, npd)
+    moo_start = np.minimum(start0, last_quarter - x1 - split)
+    into_x1 = _uniform_int(rng, np.full(npd, 7), x1 - 1)
+    into_x2 = np.minimum(_uniform_int(rng, np.full(npd, 7), x2 - 1), 48 - into_x1 - split)
+    start0 = np.where(moo, moo_start, start0)
+    dur0 = np.where(moo, x1, dur0)
+    start1 = np.where(moo, moo_start + x1 - into_x1, start1)
+    dur1 = np.where(moo, into_x1 + split + into_x2, dur1)
+    start2 = np.where(moo, moo_start + x1 + split, start2)
+    dur2 = np.where(moo, x2, dur2)
+
+    # Overlap plus a quiet shift at the first agency, 2.5-4 h clear of both (so rule 7 cannot fire):
+    # after them when it starts by midnight, else before them, else the day is a plain overlap.
+    mos = pd_type == MOS
+    quiet = rng.integers(16, 21, npd)
+    clear = rng.integers(10, 17, npd)
+    after = np.maximum(start0 + dur0, start1 + dur1) + clear
+    before = np.minimum(start0, start1) - clear - quiet
+    fits_after = after <= last_quarter
+    start2 = np.where(mos, np.where(fits_after, after, before), start2)
+    dur2 = np.where(mos, quiet, dur2)
+    pd_type = np.where(mos & ~fits_after & (before < 0), MO, pd_type)
+    return start0, dur0, start1, dur1, start2, dur2, same_actual, pd_type
+
+
+def multi_day_types(rng: np.random.Generator, world: World, pd_person: np.ndarray) -> np.ndarray:
+    """The type of each person-day (module table): by the person's records and a draw."""
+    n = len(pd_person)
+    multi = world.person_multi[pd_person]
+    nrec = world.person_nrec[pd_person]
+    u = rng.random(n)
+    pick = np.searchsorted(np.cumsum(MULTI_SHARES), u, side="right")
+    multi_type = MULTI_TYPES[np.minimum(pick, len(MULTI_TYPES) - 1)]
+    multi_type = np.where((multi_type == M3) & (nrec < 3), MO, multi_type)
+    return np.where(multi, multi_type, np.where(u < 1 - SINGLE_SPLIT_SHARE, S1, S2))
+
+
+def expand_person_days(
+    ctx: GenContext,
+    world: World,
+    rng: np.random.Generator,
+    pd_day: np.ndarray,
+    pd_person: np.ndarray,
+    *,
+    pd_type: np.ndarray | None,
+    first_app_visit_id: int,
+    stamps: tuple[int, int] | None = None,
+) -> Expanded:
+    """The visits of the given person-days: of their drawn types, or of `pd_type` when given.
+
+    `stamps` = (after, until) in local wall-clock microseconds puts every "Visit Updated Timestamp" in
+    (after, until] (the next day's bookings of `mutate`); by default it follows the visit's life.
+    """
+    npd = len(pd_day)
+    nrec = world.person_nrec[pd_person]
+    if pd_type is None:
+        pd_type = multi_day_types(rng, world, pd_person)
+    k0 = (rng.random(npd) * nrec).astype(np.int64)
+    k1 = (k0 + 1 + (rng.random(npd) * np.maximum(nrec - 1, 1)).astype(np.int64)) % nrec
+    start0, dur0, start1, dur1, start2, dur2, same_actual, pd_type = _schedules(rng, pd_type)
 
     # --- expand to visits
     nv = VISITS_PER_TYPE[pd_type]
@@ -199,7 +328,8 @@ def visit_chunk(
     vpd = np.repeat(np.arange(npd), nv)
     slot = np.arange(n) - np.repeat(np.cumsum(nv) - nv, nv)
     vtype = pd_type[vpd]
-    k = np.where(vtype == M3, slot, np.where((slot == 1) & np.isin(vtype, (MO, MS)), k1[vpd], k0[vpd]))
+    second = (slot == 1) & np.isin(vtype, (MO, MS, MOO, MOS))
+    k = np.where(vtype == M3, slot, np.where(second, k1[vpd], k0[vpd]))
     record = world.person_rec_start[pd_person[vpd]] + k
     provider = world.record_provider[record]
     day = pd_day[vpd]
@@ -286,6 +416,9 @@ def visit_chunk(
     )
     late = updated >= anchor_us
     updated = np.where(late, anchor_us - rng.integers(60, 6 * 3600, n) * 1_000_000, updated)
+    if stamps is not None:
+        after, until = stamps
+        updated = after + rng.integers(1, max(2, (until - after) // 1_000_000 + 1), n) * 1_000_000
     updated -= updated % 1_000_000
     replicated = np.minimum(updated + rng.integers(1, 600, n) * 1_000_000, anchor_us)
 
@@ -346,7 +479,7 @@ def visit_chunk(
     )
     usable = world.provider_usable[provider] & world.record_usable_ssn[record]
     in_window = (day >= day_number(ctx.window_start)) & (day <= day_number(ctx.window_end))
-    designed = np.isin(vtype, (MO, M3))
+    designed = np.isin(vtype, OVERLAP_TYPES) & ~((vtype == MOS) & (slot == 2))
     stats = {
         "visits": n,
         "person_days": npd,
@@ -359,23 +492,18 @@ def visit_chunk(
         "missed": int((state == MISSED).sum()),
         "partial": int(np.isin(state, (PARTIAL_START, PARTIAL_END)).sum()),
     }
-    deleted = _deleted_rows(ctx, chunk, visits, updated, first_app_deleted_id)
-    inservice = _inservice_events(
-        ctx,
-        world,
-        chunk,
-        day_lo,
-        day_hi,
-        first_app_inservice_id,
-        candidates=np.flatnonzero((slot == 0) & np.isin(vtype, (MO, MS)) & (state == COMPLETED)),
-        visit_record=record,
-        visit_start=visit_start,
-        visit_quarters=dq,
+    return Expanded(
+        visits=visits,
+        updated=updated,
+        record=record,
         other_record=world.person_rec_start[pd_person[vpd]] + k1[vpd],
+        slot=slot,
+        vtype=vtype,
+        state=state,
+        visit_start=visit_start,
+        quarters=dq,
+        stats=stats,
     )
-    stats["deleted"] = deleted.num_rows
-    stats["inservice"] = inservice.num_rows
-    return VisitChunk(visits, deleted, inservice, stats)
 
 
 def _deleted_rows(
@@ -405,7 +533,7 @@ def _deleted_rows(
     return rows.rename_columns(visits.column_names)
 
 
-def _inservice_events(
+def inservice_events(
     ctx: GenContext,
     world: World,
     chunk: int,
@@ -418,10 +546,17 @@ def _inservice_events(
     visit_start: np.ndarray,
     visit_quarters: np.ndarray,
     other_record: np.ndarray,
+    stamps: tuple[int, int] | None = None,
+    total: int | None = None,
 ) -> pa.Table:
-    """Training sessions: most at random, a share during a visit the same person makes at another agency."""
+    """Training sessions: most at random, a share during a visit the same person makes at another agency.
+
+    `stamps` = (after, until), local wall-clock microseconds: every "Updated Date" in (after, until];
+    `total` events instead of the scale's number for the days.
+    """
     rng = ctx.rng(Stream.INSERVICE, chunk)
-    total = int(rng.poisson(INSERVICE_PER_DAY * ctx.scale * (day_hi - day_lo + 1)))
+    if total is None:
+        total = int(rng.poisson(INSERVICE_PER_DAY * ctx.scale * (day_hi - day_lo + 1)))
     n_overlap = min(len(candidates), round(total * INSERVICE_OVERLAP_SHARE))
     n_random = total - n_overlap
 
@@ -450,6 +585,9 @@ def _inservice_events(
         start >= anchor_us, anchor_us - (rng.exponential(20.0, m) * US_PER_DAY).astype(np.int64), updated
     )
     updated = np.where(updated >= anchor_us, anchor_us - rng.integers(60, 6 * 3600, m) * 1_000_000, updated)
+    if stamps is not None:
+        after, until = stamps
+        updated = after + rng.integers(1, max(2, (until - after) // 1_000_000 + 1), m) * 1_000_000
     updated -= updated % 1_000_000
     return source_table(
         "FACTCAREGIVERINSERVICE",

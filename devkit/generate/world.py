@@ -4,8 +4,10 @@ Sizes follow data-model.md section 4 at scale 1 (1,351 providers, ~3.3K offices,
 ~13.5K contracts, ~6K service codes, ~105K patients, ~650K persons) and scale linearly, with small floors
 so that a tiny scale still has several agencies per region. A person is one SSN; 15 % of persons are
 multi-agency (two or three caregiver records at different agencies of the same region), which is what
-makes conflicts possible. Everything else about a visit's context (office, payer, contract, service code)
-is a property of its patient, so it is drawn once per patient here, not once per visit.
+makes conflicts possible. DIMPAYERPROVIDER has 66K rows at scale 1 over ~20K distinct payer/agency
+pairs (the ~20K rows of payer_provider_reminders). Everything else about a visit's context (office,
+payer, contract, service code) is a property of its patient, so it is drawn once per patient here, not
+once per visit.
 """
 
 from __future__ import annotations
@@ -161,6 +163,9 @@ AGENCY_WORDS = (
 PATIENT_STATUS = ("Active", "Waiting", "Discharged")
 
 MULTI_AGENCY_SHARE = 0.15
+# DIMPAYERPROVIDER rows and distinct payer/agency pairs (payer_provider_reminders) at scale 1.
+PAYER_PROVIDER_ROWS = 66_005
+PAYER_PROVIDER_LINKS = 20_000
 # Contract types of a patient's visits (data-model.md section 3 ContractType): Payer, UPR, Internal.
 CONTRACT_TYPE_SHARES = (0.55, 0.25, 0.20)
 PAYER, UPR, INTERNAL = 0, 1, 2
@@ -284,8 +289,11 @@ def build_world(ctx: GenContext) -> World:
     # Mostly 'NY'; a few spellings that normalise to NY, blanks, and out-of-state agencies (section 3).
     state_options = ["NY", "ny ", "", None, "NJ", "PA"]
     state_idx = np.select([u < 0.94, u < 0.96, u < 0.97, u < 0.98, u < 0.99], [0, 1, 2, 3, 4], 5)
-    prov_active = rng.random(n_prov) >= 0.04
-    prov_demo = rng.random(n_prov) < 0.01
+    # A few inactive and demo agencies (their visits never pair). Kept rare (~1.5 % of agencies): at 5 %,
+    # as before, a scale with many agencies lost ~12 % of its pairs against a small one (whose first 27
+    # agencies are always usable), so the conflict density depended on the scale.
+    prov_active = rng.random(n_prov) >= 0.01
+    prov_demo = rng.random(n_prov) < 0.005
     # The round-robin agencies stay usable so each region keeps at least three live agencies.
     prov_active[: 3 * n_regions] = True
     prov_demo[: 3 * n_regions] = False
@@ -368,10 +376,16 @@ def build_world(ctx: GenContext) -> World:
     payer_weight = np.where(pay_active & ~pay_demo, 1.0, 0.05)
     payer_weight /= payer_weight.sum()
 
-    # --- payer/agency links for the reminders sync (66,005 rows at scale 1: about 37 % of the grid)
-    link = rng.random((n_prov, n_pay)) < min(1.0, 66_005 / (1351 * 150))
+    # --- payer/agency links for the reminders sync. At scale 1 DIMPAYERPROVIDER has 66,005 rows but the
+    # reminders table only ~20K pairs (section 4): the view repeats a pair (one row per contract or
+    # office upstream; the columns we read are identical), and the sync keeps the distinct pairs. So
+    # ~20K x scale distinct links (every agency has at least one), each listed 1 + Poisson(2.3) times.
+    n_links = scaled(ctx, PAYER_PROVIDER_LINKS, n_prov)
+    link = rng.random((n_prov, n_pay)) < min(1.0, n_links / (n_prov * n_pay))
     link[np.arange(n_prov), rng.integers(0, n_pay_active, n_prov)] = True
     link_prov, link_pay = np.nonzero(link)
+    repeat = 1 + rng.poisson(PAYER_PROVIDER_ROWS / PAYER_PROVIDER_LINKS - 1, len(link_prov))
+    link_prov, link_pay = np.repeat(link_prov, repeat), np.repeat(link_pay, repeat)
     tables["DIMPAYERPROVIDER"] = source_table(
         "DIMPAYERPROVIDER",
         {

@@ -690,35 +690,60 @@ def test_bulk_distributions_are_realistic(source_dir: Path, pg: psycopg.Connecti
 def test_mutate_changes_a_fraction_after_the_previous_anchor(
     source_dir: Path, pg: psycopg.Connection
 ) -> None:
-    """The next day's changes carry timestamps in (previous anchor, new anchor] and leave planted visits."""
+    """The next night's changes carry timestamps in (previous anchor, new anchor] and leave planted
+    visits: moves, missed visits, deletions, re-saves, the day entering the window and extra shifts."""
     manifest = run_generate(source_dir, pg, scale=0.001)
     before = manifest["counts"]
     new_anchor = ANCHOR + timedelta(days=1)
     summary = mutate(source_dir, seed=3, anchor=new_anchor, fraction=0.01)
     detail = json.loads((source_dir / summary["visit_ids_file"]).read_text())
     assert summary["moved"] > 0 and summary["missed"] > 0 and summary["deleted"] > 0
-    touched = detail["move"] + detail["missed"] + detail["delete"]
+    assert summary["restamped"] > 0 and summary["window_day_visits"] > 0 and summary["extra_shift_visits"] > 0
+    touched = detail["move"] + detail["missed"] + detail["delete"] + detail["restamp"]
+    assert len(set(touched)) == len(touched)
     assert not set(touched) & set(_planted_ids(manifest))
     cr = frame(source_dir, f"SELECT * FROM {CR}").set_index("Visit Id")
     deleted = frame(source_dir, f"SELECT * FROM {DELETED}").set_index("Visit Id")
-    assert summary["counts"][CR] == before[CR] - summary["deleted"]
+    added = detail["window_day"] + detail["extra_shift"]
+    assert summary["counts"][CR] == before[CR] - summary["deleted"] + len(added)
     assert summary["counts"][DELETED] == before[DELETED] + summary["deleted"]
     assert not set(detail["delete"]) & set(cr.index)
     assert deleted.loc[detail["delete"], "Permanent Deleted"].all()
-    for ids, table in ((detail["move"] + detail["missed"], cr), (detail["delete"], deleted)):
+    changed = detail["move"] + detail["missed"] + detail["restamp"] + added
+    for ids, table in ((changed, cr), (detail["delete"], deleted)):
         stamps = table.loc[ids, "Visit Updated Timestamp"]
         assert (stamps > pd.Timestamp(ANCHOR)).all() and (stamps <= pd.Timestamp(new_anchor)).all()
     assert cr.loc[detail["missed"], "Is Missed"].all()
     moved = cr.loc[detail["move"]]
     start_day = moved["Scheduled Start Time"].dt.tz_convert(NY).dt.normalize()
     assert (start_day == moved["Visit Date"].dt.tz_convert(NY)).all()  # a move keeps the visit on its date
+    # The date that entered the window is booked; extra shifts fall after the new anchor's date.
+    window_end = (new_anchor + timedelta(days=45)).date()
+    new_dates = cr.loc[detail["window_day"], "Visit Date"].dt.tz_convert(NY).dt.date
+    assert (new_dates == window_end).all()
+    extra_dates = cr.loc[detail["extra_shift"], "Visit Date"].dt.tz_convert(NY).dt.date
+    assert (extra_dates > new_anchor.date()).all() and (extra_dates <= window_end).all()
     # Nothing else moved past the first anchor.
-    untouched = cr.drop(index=detail["move"] + detail["missed"])
+    untouched = cr.drop(index=changed)
     assert (untouched["Visit Updated Timestamp"] <= pd.Timestamp(ANCHOR)).all()
     reloaded = Manifest.load(source_dir)
     assert reloaded["mutations"][-1] == summary
     with pytest.raises(GenerateError):
         mutate(source_dir, seed=3, anchor=new_anchor, fraction=0.01)  # not after the previous anchor
+
+
+def test_bulk_refresh_resaves_most_of_the_window(source_dir: Path, pg: psycopg.Connection) -> None:
+    """Profile `bulk`: besides the nightly changes, `fraction` of the window's visits re-saved at one
+    instant after the previous anchor, so most groups of the window are in the next run's delta."""
+    manifest = run_generate(source_dir, pg, scale=0.0005)
+    new_anchor = ANCHOR + timedelta(days=1)
+    summary = mutate(source_dir, seed=4, anchor=new_anchor, profile="bulk")
+    assert summary["profile"] == "bulk" and summary["fraction"] == 0.8
+    cr = frame(source_dir, f"SELECT * FROM {CR}")
+    in_window = cr["Visit Date"] >= pd.Timestamp(manifest["window"]["start"]).tz_localize(NY)
+    fresh = cr["Visit Updated Timestamp"] > pd.Timestamp(ANCHOR)
+    assert fresh[in_window].mean() == pytest.approx(0.8, abs=0.05)
+    assert summary["restamped"] == pytest.approx(0.8 * in_window.sum(), rel=0.05)
 
 
 def test_generate_refuses_bad_arguments(source_dir: Path, pg: psycopg.Connection) -> None:

@@ -98,7 +98,8 @@ def _blocks() -> frozenset[str]:
 def test_pipeline_order_lists_every_statement_once() -> None:
     """Every file under sql/snowflake/ is the emulation's DDL (schema/), one of the source check's
     statements (check/), a block other files include, a pipeline statement in PIPELINE_STATEMENTS or an
-    operator statement in OPERATOR_STATEMENTS, which list each once; so the resolution below and `source check` see every statement."""
+    operator statement in OPERATOR_STATEMENTS, which list each once; so the resolution below and
+    `source check` see every statement."""
     statements = {f for f in _files() if not f.startswith(("schema/", "check/")) and f not in _blocks()}
     assert len(ALL_STATEMENTS) == len(set(ALL_STATEMENTS))
     assert set(ALL_STATEMENTS) == statements

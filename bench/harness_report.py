@@ -1,0 +1,229 @@
+"""The harness's outputs from its JSON result: the Markdown table (bench/RESULTS.md) and two PNG charts.
+
+Charts (matplotlib, no display needed): step time against scale factor for the first load and the
+incremental run, and the incremental run's PostgreSQL-bound steps beside the legacy algorithm and the
+COPY floor, per scale factor.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+from typing import Any
+
+STEP_ORDER = ("preflight", "staging", "plan", "detect", "finalize", "inservice", "status", "cleanup")
+
+
+def _median_steps(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per step, the median of each numeric field over the runs (repetitions)."""
+    out: dict[str, dict[str, Any]] = {}
+    for step in STEP_ORDER:
+        entries = [r["steps"][step] for r in runs if step in r["steps"]]
+        if not entries:
+            continue
+        merged: dict[str, Any] = {}
+        for field in (
+            "seconds",
+            "rows_read",
+            "rows_written",
+            "rows_per_second",
+            "peak_rss_mb",
+            "pg_busy_seconds",
+        ):
+            values = [e[field] for e in entries if e.get(field) is not None]
+            merged[field] = statistics.median(values) if values else None
+        out[step] = merged
+    return out
+
+
+def write_charts(data: dict[str, Any], charts_dir: Path) -> list[Path]:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    charts_dir.mkdir(parents=True, exist_ok=True)
+    scales = data["scales"]
+    paths: list[Path] = []
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    for ax, (phase, title) in zip(
+        axes, (("first_load", "first load"), ("incremental", "incremental run")), strict=True
+    ):
+        for step in STEP_ORDER:
+            xs, ys = [], []
+            for s in scales:
+                runs = [s[phase]] if phase == "first_load" else s[phase]
+                steps = _median_steps(runs)
+                if step in steps and steps[step]["seconds"]:
+                    xs.append(s["scale"])
+                    ys.append(steps[step]["seconds"])
+            if xs:
+                ax.plot(xs, ys, marker="o", label=step)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("scale factor (1 = production)")
+        ax.set_title(f"{title}: seconds per step")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("seconds (wall)")
+    axes[1].legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    path = charts_dir / "step_time_vs_scale.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    paths.append(path)
+
+    parts = ("merge", "stale cleanup", "status", "staging")
+    fig, axes = plt.subplots(1, max(1, len(scales)), figsize=(5 * max(1, len(scales)), 4.5), squeeze=False)
+    for ax, s in zip(axes[0], scales, strict=False):
+        ratios = s["ratios"]
+        ours = [ratios[p]["ours_seconds"] or 0 for p in parts]
+        legacy = [ratios[p]["legacy_seconds"] or 0 for p in parts]
+        x = range(len(parts))
+        ax.bar([i - 0.2 for i in x], ours, width=0.4, label="ours (incremental run)")
+        ax.bar([i + 0.2 for i in x], legacy, width=0.4, label="legacy algorithm")
+        floor = ratios["merge"].get("copy_floor_seconds")
+        if floor:
+            ax.hlines(
+                floor, -0.45, 0.45, colors="black", linestyles="dashed", label="raw COPY floor (merge rows)"
+            )
+        ax.set_xticks(list(x))
+        ax.set_xticklabels(parts)
+        ax.set_yscale("log")
+        ax.set_title(f"SF {s['scale']:g}: seconds (log)")
+        ax.grid(True, axis="y", which="both", alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    path = charts_dir / "incremental_vs_legacy.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    paths.append(path)
+    return paths
+
+
+def _n(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and digits:
+        return f"{value:,.{digits}f}"
+    return f"{round(value):,}" if isinstance(value, int | float) else str(value)
+
+
+def _gb(value: int | None) -> str:
+    return "-" if value is None else f"{value / 1024**3:.2f}"
+
+
+def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_path: Path) -> None:
+    m = data["machine"]
+    rel = report.parent
+    lines = [
+        "# Production-volume harness: results",
+        "",
+        "Written by `bench/harness.py` (issue 13); how each number is taken is in its docstring and in",
+        "[README.md](README.md#the-production-volume-harness). Scale factor 1 = production",
+        "(~58M window visits).",
+        "",
+        f"- when: {data['when']}; commit: {data.get('git') or '-'}; command: `{data['command']}`",
+        f"- machine: {m['cores']} cores, {m['ram_gib']} GiB RAM, PostgreSQL {m['postgresql']}, "
+        f"Python {m['python']};",
+        f"  load average {m['load_average']} at the start, {m.get('load_average_end')} at the end "
+        "(a shared machine: other jobs ran beside the harness)",
+        f"- JSON: `{json_path.name}` (bench/results/, not committed)",
+        "",
+    ]
+    for chart in charts:
+        try:
+            link = chart.relative_to(rel)
+        except ValueError:
+            link = chart
+        lines.append(f"![{chart.stem}]({link})")
+    lines.append("")
+    lines += [
+        "## Data and disk per scale factor",
+        "",
+        "| SF | visits | generate s (visits/s) | CVM regular pairs | per window visit | pairs per parent "
+        "| InService pairs | stream (pairs of the night) | disk: source GB | base DB GB | peak GB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in data["scales"]:
+        g, v = s["generate"], s["first_load"]["volumes"]
+        window = g["bulk"]["visits_in_window"]
+        lines.append(
+            f"| {s['scale']:g} | {_n(g['visits'])} | {g['seconds']} ({_n(g['visits_per_second'])}; "
+            f"{_n(g['visits_per_cpu_second'])} per CPU s) | {_n(v['regular_pairs'])} | "
+            f"{v['regular_pairs'] / window:.3f} | {v['regular_pairs'] / max(v['regular_parents'], 1):.2f} | "
+            f"{_n(v['inservice_pairs'])} | {_n(s['prepare']['stream_pairs'])} | "
+            f"{_gb(s['disk']['source_bytes'])} | "
+            f"{_gb(s['disk']['base_database_bytes'])} | {_gb(s['disk'].get('peak_bytes'))} |"
+        )
+    for skipped in data.get("skipped", []):
+        lines.append(f"| {skipped['scale']:g} | skipped: {skipped['reason']} | | | | | | | | | |")
+    for s in data["scales"]:
+        lines += ["", f"## SF {s['scale']:g}", ""]
+        mutation = s["prepare"]["mutation"]
+        lines.append(
+            f"Night ({mutation['profile']}): {mutation['added_visits']:,} visits booked, "
+            f"{mutation['moved']} moved, {mutation['missed']} missed, {mutation['deleted']:,} deleted, "
+            f"{mutation['restamped']:,} re-saved."
+        )
+        lines += [
+            "",
+            "| step | first load s | incremental s | rows read | rows written | rows/s | peak RSS MB "
+            "| PostgreSQL busy s |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        first = _median_steps([s["first_load"]])
+        inc = _median_steps(s["incremental"])
+        for step in STEP_ORDER:
+            if step not in inc and step not in first:
+                continue
+            i = inc.get(step, {})
+            lines.append(
+                f"| {step} | {_n(first.get(step, {}).get('seconds'), 2)} | {_n(i.get('seconds'), 2)} | "
+                f"{_n(i.get('rows_read'))} | {_n(i.get('rows_written'))} | {_n(i.get('rows_per_second'))} | "
+                f"{_n(i.get('peak_rss_mb'))} | {_n(i.get('pg_busy_seconds'), 2)} |"
+            )
+        total_first = s["first_load"]["seconds"]
+        total_inc = statistics.median(r["seconds"] for r in s["incremental"])
+        lines.append(f"| **run** | {total_first} | {total_inc} | | | | | |")
+        lines += [
+            "",
+            "| PostgreSQL-bound step | ours s | legacy s | legacy / ours | legacy rows/s |",
+            "|---|---|---|---|---|",
+        ]
+        for part, r in s["ratios"].items():
+            legacy_rate = (
+                statistics.median(
+                    x[part]["rows_per_second"] for x in s["legacy"] if x[part]["rows_per_second"] is not None
+                )
+                if any(x[part]["rows_per_second"] is not None for x in s["legacy"])
+                else None
+            )
+            measure = (
+                "PostgreSQL busy time of detect" if r["ours_measure"] == "pg_busy_seconds" else r["ours_step"]
+            )
+            lines.append(
+                f"| {part} ({measure}) | {_n(r['ours_seconds'], 2)} | {_n(r['legacy_seconds'], 2)} | "
+                f"{_n(r['speedup'], 1)}x | {_n(legacy_rate)} |"
+            )
+        floor = statistics.median(f["seconds"] for f in s["floor"])
+        rows = s["floor"][0]["rows"]
+        lines.append(
+            f"| raw binary COPY of the merge's {rows:,} rows, {s['floor'][0]['connections']} connections | "
+            f"{floor:.2f} | | floor / ours merge: {_n(s['ratios']['merge']['floor_over_ours'], 2)} | "
+            f"{_n(rows / floor if floor else None)} |"
+        )
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        "```",
+        "make bench                     # SF 0.01, 0.1, 0.25 (what the disk allows), writes this file",
+        "make bench BENCH_SCALES=0.01       # quick check; results in bench/results/ only",
+        "```",
+        "",
+    ]
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text("\n".join(lines))

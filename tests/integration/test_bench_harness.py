@@ -1,0 +1,66 @@
+"""The production-volume harness (bench/harness.py) runs end to end at a tiny scale.
+
+One scale factor (0.001), one repetition, into a temporary directory: generation, the first load, the
+night's changes and the stream capture, our incremental run, the legacy algorithm and the COPY floor on
+copies of the base database, then the JSON, the two charts and the Markdown table. Numbers are not
+judged here (timings belong to the harness, not the suite); only that each one was measured.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+from bench import harness
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_harness_writes_json_charts_and_table(pg_server_dsn: str, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    code = harness.main(
+        [
+            "--scales",
+            "0.001",
+            "--repetitions",
+            "1",
+            "--first-load-chunks",
+            "1",
+            "--pg-dsn",
+            pg_server_dsn,
+            "--db-prefix",
+            f"vch_{uuid.uuid4().hex[:8]}",
+            "--work-dir",
+            str(tmp_path / "work"),
+            "--results-dir",
+            str(out),
+        ]
+    )
+    assert code == 0
+    [json_path] = out.glob("harness-*.json")
+    data = json.loads(json_path.read_text())
+    assert data["machine"]["cores"] and data["machine"]["postgresql"]
+    [scale] = data["scales"]
+    assert scale["scale"] == 0.001 and scale["generate"]["visits"] > 0
+    first = scale["first_load"]
+    assert first["volumes"]["regular_pairs"] > 0 and first["steps"]["detect"]["seconds"] > 0
+    [run] = scale["incremental"]
+    for step in ("staging", "plan", "detect", "finalize", "inservice", "status", "cleanup"):
+        measured = run["steps"][step]
+        assert measured["seconds"] >= 0 and measured["peak_rss_mb"] > 0, (step, measured)
+        assert isinstance(measured["rows_read"], int) and isinstance(measured["rows_written"], int)
+    assert run["steps"]["detect"]["rows_read"] == scale["prepare"]["stream_pairs"] > 0
+    [legacy] = scale["legacy"]
+    for part in ("staging", "merge", "stale cleanup", "status"):
+        assert legacy[part]["seconds"] > 0, part
+        assert scale["ratios"][part]["legacy_seconds"] > 0
+    assert legacy["merge"]["rows_fetched"] == scale["prepare"]["stream_pairs"]
+    [floor] = scale["floor"]
+    assert floor["rows"] == scale["prepare"]["stream_pairs"] and floor["seconds"] > 0
+    assert scale["disk"]["base_database_bytes"] > 0 and scale["disk"]["source_bytes"] > 0
+    for chart in ("step_time_vs_scale.png", "incremental_vs_legacy.png"):
+        data_bytes = (out / chart).read_bytes()
+        assert data_bytes.startswith(PNG_MAGIC) and len(data_bytes) > 5_000
+    table = (out / "RESULTS.md").read_text()
+    assert "| 0.001 |" in table and "merge (PostgreSQL busy time of detect)" in table
