@@ -86,6 +86,10 @@ class Params(_Strict):
     steps: list[str] | None = None
     chunk_subset: list[int] | None = None
     enable_insert: bool = True
+    # How the pair writer compares stored pairs (D11): "fingerprint" skips pairs whose stored fingerprint
+    # is the incoming one (they never travel in full); "full" compares every stored pair in SQL (repair;
+    # both give the same tables).
+    merge_compare: Literal["fingerprint", "full"] = "fingerprint"
     enable_stale_cleanup: bool = True
     enable_inservice: bool = True
     inservice_scope: Literal["delta", "window"] = "delta"

@@ -32,7 +32,12 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
         with pg.transaction():
             forget_seen_pairs(pg, ctx.run_id, chunk)
         writer = PairWriter(
-            pg, PAIR_COLUMNS, run_id=ctx.run_id, chunk=chunk, insert_enabled=params.enable_insert
+            pg,
+            PAIR_COLUMNS,
+            run_id=ctx.run_id,
+            chunk=chunk,
+            insert_enabled=params.enable_insert,
+            compare=params.merge_compare,
         )
         total = writer.write_batches(
             iter_pair_tables(sf, scope, ref, params.batch_size),
