@@ -5,14 +5,17 @@ its neighbours or the Arrow width carrying them), and any single change of a wri
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
+from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS
+from visit_conflicts.paths import PG_SQL_DIR
 from visit_conflicts.store.arrow_copy import ArrowCopy
-from visit_conflicts.store.fingerprint import fingerprints
+from visit_conflicts.store.fingerprint import FINGERPRINT_COLUMN, fingerprints
 
 TYPES = {
     "VisitID": "uuid",
@@ -169,3 +172,23 @@ def test_fingerprint_is_stable_across_processes_and_versions() -> None:
 
 
 GOLDEN = -2371449285299001106
+
+
+def test_outside_the_pair_writer_no_statement_writes_a_fingerprinted_column() -> None:
+    """Migration 0030: a stored fingerprint stays valid only while the pair writer alone writes the pair
+    columns (status management writes computed and status columns, never a source column). A statement
+    elsewhere that assigns a pair column must also clear "PairFingerprint"; this names it."""
+    assignment = re.compile(r'(?:^|,)\s*"(\w+)"\s*=', re.MULTILINE)
+    update = re.compile(
+        r"UPDATE\s+conflictvisitmaps\b.*?\bSET\b(.*?)(?:\bFROM\b|\bWHERE\b|\bRETURNING\b|$)", re.S
+    )
+    offenders = []
+    for path in sorted(PG_SQL_DIR.rglob("*.sql")):
+        if path.parent.name in ("detect", "migrations"):
+            continue
+        for set_clause in update.findall(path.read_text()):
+            written = set(assignment.findall(set_clause)) & set(INSERVICE_PAIR_COLUMNS)
+            if written and FINGERPRINT_COLUMN not in assignment.findall(set_clause):
+                offenders.append(f"{path.relative_to(PG_SQL_DIR)}: {sorted(written)}")
+    assert offenders == []
+    assert update.search((PG_SQL_DIR / "status" / "computed_time_columns.sql").read_text())
