@@ -102,6 +102,9 @@ class Params(_Strict):
     # Status management units to run (all when empty; legacy "only_steps"); not the pipeline's `steps`.
     status_units: list[str] = Field(default_factory=list)
     status_scope: Literal["delta", "window"] = "delta"
+    # How the staging step refreshes conflictlog_staging (D17): "delta" applies the changes logged since
+    # the last refresh; "rebuild" rebuilds it from the conflict tables (repair). Same table either way.
+    staging_mode: Literal["delta", "rebuild"] = "delta"
     pg_cron_job_name: str = "refresh_mv_payer_conflicts_common"
     materialized_view_name: str = "mv_payer_conflicts_common"
     required_tables: list[str] = Field(
