@@ -105,6 +105,9 @@ class Params(_Strict):
     # How the staging step refreshes conflictlog_staging (D17): "delta" applies the changes logged since
     # the last refresh; "rebuild" rebuilds it from the conflict tables (repair). Same table either way.
     staging_mode: Literal["delta", "rebuild"] = "delta"
+    # How the payer view's table is brought up to date before the view refresh (migration 0034): "delta"
+    # computes the conflicts changed since the last run again; "rebuild" computes all (repair).
+    payer_view_mode: Literal["delta", "rebuild"] = "delta"
     pg_cron_job_name: str = "refresh_mv_payer_conflicts_common"
     materialized_view_name: str = "mv_payer_conflicts_common"
     required_tables: list[str] = Field(

@@ -2,10 +2,12 @@
 
 Guarantees: when this run holds the lock, pg_cron is restored to exactly the state preflight recorded
 (D18), `InProgressFlag` goes to the configured idle value and, on success, `LastLoadDate` to the run end
-(D17); the tables the run wrote are VACUUM/ANALYZEd and nothing else (D21); the materialized view is
-refreshed concurrently (plain refresh as fallback); the run's scratch rows are dropped; the ledger run is
-closed with the outcome the engine recorded (`ledger.record_outcome`) and the report is stored in it as
-JSON and emailed through SES when enabled (D22); the result carries the report. When the run never got
+(D17); the tables the run wrote are VACUUM/ANALYZEd and nothing else (D21); the payer view's table is
+brought up to date for the conflicts changed since the last run (`payer_view_mode = "rebuild"`: all of
+them) and the materialized view refreshed concurrently (plain refresh as fallback); the run's scratch
+rows are dropped; the ledger run is closed with the outcome the engine recorded
+(`ledger.record_outcome`) and the report is stored in it as JSON and emailed through SES when enabled
+(D22); the result carries the report. When the run never got
 the lock (refused by preflight: no ledger row, or another run's), nothing is restored: the active run
 owns that state. Each part is attempted even if an earlier part fails; the failures are reported. Safe
 to rerun: every part is idempotent, and a closed run is only reported again.
@@ -27,7 +29,8 @@ from visit_conflicts.pipeline import STEP_BY_NAME
 from visit_conflicts.report import build_report
 from visit_conflicts.step_api import Resources, StepResult
 from visit_conflicts.store import ledger
-from visit_conflicts.store.cleanup import maintain, purge_scratch, refresh_view, reset_in_progress_flag
+from visit_conflicts.store.cleanup import maintain, purge_scratch, reset_in_progress_flag
+from visit_conflicts.store.payer_view import maintain_payer_view
 from visit_conflicts.store.pg_cron import restore_cron_job
 
 CLEANUP = "cleanup"
@@ -46,7 +49,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
             return StepResult(status="skipped", notes=["the run was never opened: nothing to restore"])
         owns_lock = run_row["status"] == "running"
         if owns_lock:
-            counts, problems = _restore_and_close(conn, params, run_row)
+            counts, problems = _restore_and_close(conn, params, run_row, ctx)
         report = build_report(conn, res.schema, ctx.run_id)
         if owns_lock:
             ledger.store_report(conn, ctx.run_id, report)
@@ -63,7 +66,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
 
 
 def _restore_and_close(
-    conn: psycopg.Connection, params: Params, run_row: dict[str, Any]
+    conn: psycopg.Connection, params: Params, run_row: dict[str, Any], ctx: RunContext
 ) -> tuple[dict[str, Any], list[str]]:
     """Every part of the restore, then the run closed with the engine's outcome."""
     run_id = run_row["run_id"]
@@ -75,7 +78,7 @@ def _restore_and_close(
         ("pg_cron", lambda: restore_cron_job(conn, run_row.get("pg_cron_state"))),
         ("in_progress_flag", lambda: _reset_flag(conn, params, success=outcome == "succeeded")),
         ("maintenance", lambda: _maintain(conn, tables)),
-        ("materialized_view", lambda: refresh_view(conn, params.materialized_view_name)),
+        ("materialized_view", lambda: _payer_view(conn, params, ctx)),
         ("scratch_rows", lambda: purge_scratch(conn, run_id)),
     )
     counts: dict[str, Any] = {}
@@ -119,6 +122,16 @@ def _reset_flag(conn: psycopg.Connection, params: Params, *, success: bool) -> s
     run_end = datetime.now(params.zone).replace(tzinfo=None) if success else None
     reset_in_progress_flag(conn, idle=params.idle_in_progress_flag, last_load=run_end)
     return f"set to {params.idle_in_progress_flag}"
+
+
+def _payer_view(conn: psycopg.Connection, params: Params, ctx: RunContext) -> str:
+    done = maintain_payer_view(
+        conn, view=params.materialized_view_name, mode=params.payer_view_mode, now=ctx.now_local
+    )
+    return (
+        f"{done.mode}: {done.conflicts} conflicts, {done.rows_removed} rows removed, "
+        f"{done.rows_written} written; view {done.refresh}"
+    )
 
 
 def _maintain(conn: psycopg.Connection, tables: list[str]) -> str:
