@@ -201,6 +201,7 @@ class PairWriter:
         self.kind = kind
         self.compare = compare
         self._kept = tuple(c for c in KEEP_WHEN_NULL if c in self.columns)
+        self._keys_analyzed = 0  # batch size the key table's statistics were gathered at
         self._create_session_tables()
 
     # -- setup -----------------------------------------------------------------------------------------
@@ -458,7 +459,11 @@ class PairWriter:
         counts.duplicates_dropped = prepared.rows_read - batch.num_rows
         with self.conn.transaction(), self.conn.cursor() as cur:
             self._keys.copy(cur, keys)
-            cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(BATCH_KEYS)))
+            # The statistics survive the rows (ON COMMIT DELETE ROWS): gathered again only when the batch
+            # size moved, enough for the planner's row counts.
+            if not 0.5 <= keys.num_rows / max(self._keys_analyzed, 1) <= 2:
+                cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(BATCH_KEYS)))
+                self._keys_analyzed = keys.num_rows
             row = cur.execute(
                 self._probe_sql, {"trust_fingerprint": self.compare == "fingerprint"}
             ).fetchone()
