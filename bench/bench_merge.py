@@ -10,7 +10,9 @@ cleanup over a --scope-groups scope (default 1M groups). A chunk's memory: bench
 The COPY floor, measured in the same run right after each merge: the same incoming rows (already
 converted to the CVM column types, outside the clock) sent by binary COPY into an empty table with the
 CVM's columns and no index, by the same number of connections, each its own share of the batches.
-`floor_ratio` = merge pairs/s / floor rows/s (issue 13: >= 0.9 for the 50/49/1 mix).
+`floor_ratio` = merge pairs/s / floor rows/s (issue 13: >= 0.9 for the 50/49/1 mix). The same into an
+empty table with the CVM's indexes as well: `floor_indexed_ratio` (the merge's new pairs pay those index
+entries, in a table of --existing rows).
 
 The stored rows carry the fingerprint the writer would have recorded for them (the steady state after
 migration 0030); `--no-fingerprints` leaves it NULL (the first run after the migration).
@@ -288,15 +290,18 @@ def in_parallel(work: list[Any], writers: int, share: Any) -> float:
     return seconds
 
 
-def copy_floor(dsn: str, schema: str, pairs: pa.Table, writers: int, batch_size: int) -> dict[str, Any]:
-    """The same rows by raw binary COPY into an empty table of the CVM's columns (no index), by
-    `writers` connections (share i: every writers-th batch), converted outside the clock."""
+def copy_floor(
+    dsn: str, schema: str, pairs: pa.Table, writers: int, batch_size: int, *, indexed: bool = False
+) -> dict[str, Any]:
+    """The same rows by raw binary COPY into an empty table of the CVM's columns (with its indexes when
+    `indexed`), by `writers` connections (share i: every writers-th batch), converted outside the clock."""
     table = "bench_copy_floor"
+    like = "INCLUDING DEFAULTS INCLUDING IDENTITY" + (" INCLUDING INDEXES" if indexed else "")
     with connect(dsn, schema, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
         conn.execute(
-            sql.SQL("CREATE TABLE {} (LIKE conflictvisitmaps INCLUDING DEFAULTS INCLUDING IDENTITY)").format(
-                sql.Identifier(table)
+            sql.SQL("CREATE TABLE {} (LIKE conflictvisitmaps {})").format(
+                sql.Identifier(table), sql.SQL(like)
             )
         )
         types = column_types(conn, table, PAIR_COLUMNS)
@@ -424,9 +429,12 @@ def main() -> None:
                 dsn, schema, pairs, run + args.seed, args.writers, args.batch_size, args.compare
             )
             if not args.no_floor:
-                floor = copy_floor(dsn, schema, pairs, args.writers, args.batch_size)
-                result["copy_floor_rows_per_second"] = floor["rows_per_second"]
-                result["floor_ratio"] = round(result["pairs_per_second"] / floor["rows_per_second"], 3)
+                for suffix, indexed in (("", False), ("_indexed", True)):
+                    floor = copy_floor(dsn, schema, pairs, args.writers, args.batch_size, indexed=indexed)
+                    result[f"copy_floor{suffix}_rows_per_second"] = floor["rows_per_second"]
+                    result[f"floor{suffix}_ratio"] = round(
+                        result["pairs_per_second"] / floor["rows_per_second"], 3
+                    )
             runs.append(result)
             print(runs[-1])
         if runs:
@@ -435,7 +443,12 @@ def main() -> None:
                 vars(args),
                 runs,
                 "pairs_per_second",
-                also=("copy_floor_rows_per_second", "floor_ratio"),
+                also=(
+                    "copy_floor_rows_per_second",
+                    "floor_ratio",
+                    "copy_floor_indexed_rows_per_second",
+                    "floor_indexed_ratio",
+                ),
             )
         if args.only != "merge":
             stale_runs = [
