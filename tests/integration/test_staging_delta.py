@@ -195,7 +195,9 @@ def test_delta_refresh_is_atomic_and_sets_the_flag_in_its_commit(pg_server_dsn: 
         result = refresh(pg, "delta", FIRST_DAY + timedelta(days=1), on_phase=look)
         assert result.strategy == "delta" and result.in_progress_rows == 1
         assert seen == {"rows": old, "flag": (0,)}
-        new = dict(reader.execute('SELECT "ID", "ProviderName" FROM conflictlog_staging').fetchall())
+        new: dict[int, str] = dict(
+            reader.execute('SELECT "ID", "ProviderName" FROM conflictlog_staging').fetchall()
+        )
         assert new[changed[0]] == "Changed"
         assert reader.execute('SELECT "InProgressFlag" FROM settings').fetchone() == (1,)
         assert reader.execute(
