@@ -57,6 +57,8 @@ def maintain_payer_view(
     with conn.transaction():
         reader = conn.execute(_sql("select_reader")).fetchone()
         changes = conn.execute(_sql("take_changes")).rowcount
+        # Planned as a handful of rows, the joins on it (and the consuming DELETE) loop over whole tables.
+        conn.execute("ANALYZE _payer_view_log")
         rebuild = mode == "rebuild" or reader is None or bool(reader[0])
         conflicts = 0
         if rebuild:

@@ -295,6 +295,7 @@ def rebuild_conflictlog_staging(
             raise StagingError(f"table {STAGING_TABLE} has no columns; run `db migrate`")
         reader = conn.execute(_statement("select_staging_reader")).fetchone()
         changes = conn.execute(_statement("take_staging_changes")).rowcount
+        conn.execute("ANALYZE _staging_log")
         names = {c.name for c in columns}
         keep = reader is not None and not reader[0] and {"ID", "CONFLICTID", "CreatedDate"} <= names
         if keep:
@@ -369,6 +370,8 @@ def apply_conflictlog_staging_changes(
             [c.name for c in columns], {c.name for c in _columns(conn, "conflictvisitmaps")}
         )
         changes = conn.execute(_statement("take_staging_changes")).rowcount
+        # Planned as a handful of rows, the joins on it (and the consuming DELETE) loop over whole tables.
+        conn.execute("ANALYZE _staging_log")
         params = {
             "window_start": window_start,
             "window_end": window_end,
