@@ -12,7 +12,7 @@ inservice: the generator's source at --scale (default 0.1) with its anchor as "n
 fills CVM, then --runs delta-mode runs of the inservice step (target <= 10 s at scale 0.1), each
 re-evaluating the people changed within the cutoff (the steady state: nothing to write).
 
-    .venv/bin/python -m bench.bench_inservice_staging [--staging-rows 1000000] [--changed 10000]
+    .venv/bin/python -m bench.bench_inservice_staging [--staging-rows 1000000] [--changed 10000] [--reuse]
         [--scale 0.1] [--runs 3] [--only staging|inservice] [--pg-dsn DSN]
 """
 
@@ -45,20 +45,21 @@ WINDOW = (date(2025, 12, 1), date(2027, 12, 31))
 ANCHOR = datetime(2025, 6, 15, 6, 30, tzinfo=ZoneInfo("America/New_York"))
 
 
-def bench_staging(dsn: str, rows: int, runs: int, changed: int) -> None:
-    fresh_schema(dsn, STAGING_SCHEMA)
-    with connect(dsn, STAGING_SCHEMA) as conn:
-        seconds, _ = timed(lambda: fill_cvm(conn, rows, STAGING_SCHEMA))
-        conn.execute(
-            """INSERT INTO conflicts ("CONFLICTID", "StatusFlag", "CreatedDate")
-               SELECT g, 'N', TIMESTAMP '2026-01-01' FROM generate_series(1, %s) g""",
-            (rows,),
-        )
-        conn.commit()
+def bench_staging(dsn: str, rows: int, runs: int, changed: int, *, reuse: bool = False) -> None:
+    if not (reuse and _filled(dsn, rows)):
+        fresh_schema(dsn, STAGING_SCHEMA)
+        with connect(dsn, STAGING_SCHEMA) as conn:
+            seconds, _ = timed(lambda: fill_cvm(conn, rows, STAGING_SCHEMA))
+            conn.execute(
+                """INSERT INTO conflicts ("CONFLICTID", "StatusFlag", "CreatedDate")
+                   SELECT g, 'N', TIMESTAMP '2026-01-01' FROM generate_series(1, %s) g""",
+                (rows,),
+            )
+            conn.commit()
+        print(f"filled {rows} CVM rows and their conflicts in {seconds:.1f}s")
     with connect(dsn, STAGING_SCHEMA, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE conflictvisitmaps")
         conn.execute("VACUUM ANALYZE conflicts")
-    print(f"filled {rows} CVM rows and their conflicts in {seconds:.1f}s")
     refresh(dsn, "rebuild", seed=0)  # the first refresh: the change log follows from here
     results: dict[str, list[dict[str, Any]]] = {"delta": [], "rebuild": []}
     for run in range(runs):
@@ -70,6 +71,16 @@ def bench_staging(dsn: str, rows: int, runs: int, changed: int) -> None:
         "staging_delta", {"rows": rows, "changed": changed, "runs": runs}, results["delta"], "seconds"
     )
     write_result("staging_rebuild", {"rows": rows, "runs": runs}, results["rebuild"], "seconds")
+
+
+def _filled(dsn: str, rows: int) -> bool:
+    """The staging schema holds a fill of at least `rows` pairs from an earlier run (--reuse)."""
+    try:
+        with connect(dsn, STAGING_SCHEMA, autocommit=True) as conn:
+            found = conn.execute("SELECT count(*) FROM conflictvisitmaps").fetchone()
+    except Exception:
+        return False
+    return found is not None and found[0] >= rows
 
 
 def night(dsn: str, rows: int, changed: int, seed: int) -> None:
@@ -196,10 +207,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--only", choices=("staging", "inservice"))
+    ap.add_argument("--reuse", action="store_true", help="keep the staging fill of an earlier run")
     args = ap.parse_args()
     with pg_server(args.pg_dsn) as dsn:
         if args.only in (None, "staging"):
-            bench_staging(dsn, args.staging_rows, args.runs, args.changed)
+            bench_staging(dsn, args.staging_rows, args.runs, args.changed, reuse=args.reuse)
         if args.only in (None, "inservice"):
             bench_inservice(dsn, args.scale, args.runs, args.seed)
 
