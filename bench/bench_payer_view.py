@@ -98,6 +98,8 @@ def main() -> None:
             incremental.append(
                 {
                     "seconds": round(seconds, 3),
+                    "compute_seconds": done.compute_seconds,
+                    "refresh_seconds": done.refresh_seconds,
                     "conflicts": done.conflicts,
                     "rows_written": done.rows_written,
                     "view_rows": rows[0] if rows else 0,

@@ -108,6 +108,10 @@ class Params(_Strict):
     # How the payer view's table is brought up to date before the view refresh (migration 0034): "delta"
     # computes the conflicts changed since the last run again; "rebuild" computes all (repair).
     payer_view_mode: Literal["delta", "rebuild"] = "delta"
+    # Who refreshes the payer view after it: "run" (the run, concurrently, as the legacy postflight did)
+    # or "cron" (the pg_cron job when it was active before the run; the run otherwise). The refresh is
+    # a copy of the whole view; its content is exact whoever refreshes it (migration 0034).
+    payer_view_refresh: Literal["run", "cron"] = "run"
     pg_cron_job_name: str = "refresh_mv_payer_conflicts_common"
     materialized_view_name: str = "mv_payer_conflicts_common"
     required_tables: list[str] = Field(

@@ -4,7 +4,8 @@ Guarantees: when this run holds the lock, pg_cron is restored to exactly the sta
 (D18), `InProgressFlag` goes to the configured idle value and, on success, `LastLoadDate` to the run end
 (D17); the tables the run wrote are VACUUM/ANALYZEd and nothing else (D21); the payer view's table is
 brought up to date for the conflicts changed since the last run (`payer_view_mode = "rebuild"`: all of
-them) and the materialized view refreshed concurrently (plain refresh as fallback); the run's scratch
+them) and the materialized view refreshed concurrently (plain refresh as fallback), or left to the
+pg_cron job when `payer_view_refresh = "cron"` and the job was active; the run's scratch
 rows are dropped; the ledger run is closed with the outcome the engine recorded
 (`ledger.record_outcome`) and the report is stored in it as JSON and emailed through SES when enabled
 (D22); the result carries the report. When the run never got
@@ -78,7 +79,7 @@ def _restore_and_close(
         ("pg_cron", lambda: restore_cron_job(conn, run_row.get("pg_cron_state"))),
         ("in_progress_flag", lambda: _reset_flag(conn, params, success=outcome == "succeeded")),
         ("maintenance", lambda: _maintain(conn, tables)),
-        ("materialized_view", lambda: _payer_view(conn, params, ctx)),
+        ("materialized_view", lambda: _payer_view(conn, params, ctx, run_row.get("pg_cron_state"))),
         ("scratch_rows", lambda: purge_scratch(conn, run_id)),
     )
     counts: dict[str, Any] = {}
@@ -124,9 +125,17 @@ def _reset_flag(conn: psycopg.Connection, params: Params, *, success: bool) -> s
     return f"set to {params.idle_in_progress_flag}"
 
 
-def _payer_view(conn: psycopg.Connection, params: Params, ctx: RunContext) -> str:
+def _payer_view(
+    conn: psycopg.Connection, params: Params, ctx: RunContext, cron_state: dict[str, Any] | None
+) -> str:
+    # With "cron", the job preflight found active (and cleanup re-enabled above) publishes the view.
+    cron_refreshes = params.payer_view_refresh == "cron" and bool(cron_state and cron_state.get("active"))
     done = maintain_payer_view(
-        conn, view=params.materialized_view_name, mode=params.payer_view_mode, now=ctx.now_local
+        conn,
+        view=params.materialized_view_name,
+        mode=params.payer_view_mode,
+        now=ctx.now_local,
+        refresh=not cron_refreshes,
     )
     return (
         f"{done.mode}: {done.conflicts} conflicts, {done.rows_removed} rows removed, "
