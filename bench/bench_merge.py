@@ -1,10 +1,21 @@
 """Benchmark: the detect write path and stale cleanup on a large conflictvisitmaps.
 
 Setup (as in the performance notes): CVM with --existing rows (default 1M) of every written column,
-then --incoming pairs per run (default 100K: 50% new, 49% unchanged, 1% changed) merged through
-PairWriter in batches of --batch-size, by --writers connections in parallel (each its own share of
-the pairs, as parallel detect chunks do). Reports pairs/s per run and the median, and the time of stale
+then --incoming pairs per run (default 100K; --mix NEW,UNCHANGED,CHANGED percentages, default 50,49,1;
+the nightly steady state is about 1,98,1) merged through PairWriter in batches of --batch-size, by
+--writers connections in parallel (each its own share of the pairs, as parallel detect chunks do), with
+--compare fingerprint (default) or full. Reports pairs/s per run and the median, and the time of stale
 cleanup over a --scope-groups scope (default 1M groups). A chunk's memory: bench_chunk_memory.py.
+
+The COPY floor, measured in the same run right after each merge: the same incoming rows (already
+converted to the CVM column types, outside the clock) sent by binary COPY into an empty table with the
+CVM's columns and no index, by the same number of connections, each its own share of the batches.
+`floor_ratio` = merge pairs/s / floor rows/s (issue 13: >= 0.9 for the 50/49/1 mix). The same into an
+empty table with the CVM's indexes as well: `floor_indexed_ratio` (the merge's new pairs pay those index
+entries, in a table of --existing rows).
+
+The stored rows carry the fingerprint the writer would have recorded for them (the steady state after
+migration 0030); `--no-fingerprints` leaves it NULL (the first run after the migration).
 
 Row contents (--rows):
   detected   (default) every CVM row is a copy of a pair that detection produced from the generator's
@@ -14,11 +25,13 @@ Row contents (--rows):
              PostgreSQL's 2 KB TOAST threshold, so a pessimistic case.
 
     .venv/bin/python -m bench.bench_merge [--existing 1000000] [--incoming 100000] [--runs 3]
+        [--writers 2] [--mix 50,49,1] [--compare fingerprint|full] [--only merge|stale]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 import shutil
 import tempfile
@@ -29,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 import pyarrow as pa
 from psycopg import sql
@@ -43,8 +57,11 @@ from visit_conflicts.local_runner import run_pipeline
 from visit_conflicts.step_api import Resources
 from visit_conflicts.steps import finalize as finalize_step
 from visit_conflicts.store import ledger
+from visit_conflicts.store.arrow_copy import ArrowCopy, column_types
 from visit_conflicts.store.db import connect
-from visit_conflicts.store.detect import PairWriter
+from visit_conflicts.store.detect import MergeCompare, PairWriter, pair_fingerprints
+from visit_conflicts.store.fingerprint import FINGERPRINT_COLUMN
+from visit_conflicts.store.migrate import migrate
 
 SCHEMA = "bench_merge"
 
@@ -109,40 +126,63 @@ def detected_pairs(dsn: str) -> list[tuple[Any, ...]]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def fill_cvm_detected(conn: psycopg.Connection, dsn: str, rows: int) -> None:
-    """CVM rows copied from detected pairs (see the module docstring), each with its own keys and group."""
-    templates = detected_pairs(dsn)
+def template_table(dsn: str) -> pa.Table:
+    """Detected pairs (PAIR_COLUMNS) as Arrow, from an earlier template run when there is one."""
     cols = sql.SQL(", ").join(map(sql.Identifier, PAIR_COLUMNS))
-    conn.execute(
-        sql.SQL("CREATE TEMP TABLE tpl AS SELECT 0 AS n, {} FROM conflictvisitmaps WITH NO DATA").format(cols)
+    try:
+        with connect(dsn, TEMPLATE_SCHEMA, autocommit=True) as conn:
+            rows: list[Any] = conn.execute(
+                sql.SQL("SELECT {} FROM conflictvisitmaps").format(cols)
+            ).fetchall()
+    except psycopg.Error:
+        rows = []
+    if not rows:
+        rows = detected_pairs(dsn)
+    as_text = [[str(v) if isinstance(v, uuid.UUID) else v for v in r] for r in rows]
+    return pa.Table.from_arrays(
+        [pa.array([r[i] for r in as_text]) for i in range(len(PAIR_COLUMNS))], names=list(PAIR_COLUMNS)
     )
-    with conn.cursor().copy(sql.SQL("COPY tpl (n, {}) FROM STDIN").format(cols)) as copy:
-        for n, values in enumerate(templates):
-            copy.write_row((n, *values))
-    own = {
-        "VisitID": sql.SQL("md5('v' || g)::uuid"),
-        "ConVisitID": sql.SQL("md5('c' || g)::uuid"),
-        "SSN": sql.SQL("lpad((g / 2)::text, 9, '0')"),
-        "VisitDate": sql.SQL("DATE '2026-01-01' + (g % 700)"),
-    }
-    exprs = sql.SQL(", ").join(own.get(c, sql.SQL("t.{}").format(sql.Identifier(c))) for c in PAIR_COLUMNS)
-    statement = sql.SQL(
-        """INSERT INTO conflictvisitmaps ({cols}, "CONFLICTID", "StatusFlag", "InServiceFlag", "PTOFlag",
-               "CreatedDate")
-           SELECT {exprs}, g, 'N', 'N', 'N', TIMESTAMP '2026-01-01'
-           FROM generate_series({lo}, {hi}) g JOIN tpl t ON t.n = g % {count}"""
-    )
-    step = 250_000
+
+
+def fill_cvm_detected(conn: psycopg.Connection, dsn: str, rows: int, *, fingerprinted: bool = True) -> None:
+    """CVM rows copied from detected pairs (see the module docstring), each with its own keys and group,
+    sent by binary COPY with the fingerprint the pair writer records (unless `fingerprinted` is false).
+
+    Row g (1..rows) is template g % count with VisitID md5('v' || g), ConVisitID md5('c' || g), SSN
+    g / 2 zero-padded to 9 digits and VisitDate 2026-01-01 + g % 700, as bench_stale's scope expects.
+    """
+    extra = ("CONFLICTID", "StatusFlag", "InServiceFlag", "PTOFlag", "CreatedDate")
+    types = column_types(conn, "conflictvisitmaps", (*PAIR_COLUMNS, FINGERPRINT_COLUMN, *extra))
+    conn.commit()
+    pairs = ArrowCopy(sql.Identifier("conflictvisitmaps"), {c: types[c] for c in PAIR_COLUMNS})
+    target = ArrowCopy(sql.Identifier("conflictvisitmaps"), types)
+    raw = pairs.convert(template_table(dsn))
+    first_day = (datetime(2026, 1, 1) - datetime(1970, 1, 1)).days
+    step = 20_000
     for start in range(1, rows + 1, step):
-        conn.execute(
-            statement.format(
-                cols=cols,
-                exprs=exprs,
-                lo=sql.Literal(start),
-                hi=sql.Literal(min(start + step - 1, rows)),
-                count=sql.Literal(len(templates)),
-            )
-        )
+        g = np.arange(start, min(start + step, rows + 1), dtype=np.int64)
+        part = raw.take(pa.array(g % raw.num_rows))
+        own = {
+            "VisitID": pa.array([hashlib.md5(f"v{i}".encode()).digest() for i in g], pa.binary(16)),
+            "ConVisitID": pa.array([hashlib.md5(f"c{i}".encode()).digest() for i in g], pa.binary(16)),
+            "SSN": pa.array([str(i // 2).rjust(9, "0") for i in g], pa.string()),
+            "VisitDate": pa.array((first_day + g % 700).astype(np.int32)).cast(pa.date32()),
+        }
+        for name, values in own.items():
+            part = part.set_column(part.schema.get_field_index(name), name, values)
+        n = len(g)
+        fingerprint = pair_fingerprints(part, PAIR_COLUMNS) if fingerprinted else pa.nulls(n, pa.int64())
+        part = part.append_column(FINGERPRINT_COLUMN, fingerprint)
+        for name, values in {
+            "CONFLICTID": pa.array(g),
+            "StatusFlag": pa.array(["N"] * n),
+            "InServiceFlag": pa.array(["N"] * n),
+            "PTOFlag": pa.array(["N"] * n),
+            "CreatedDate": pa.array([datetime(2026, 1, 1)] * n, pa.timestamp("us")),
+        }.items():
+            part = part.append_column(name, values)
+        with conn.cursor() as cur:
+            target.copy(cur, target.convert(part))
         conn.commit()
     conn.execute("SELECT setval(pg_get_serial_sequence('conflicts', 'CONFLICTID'), %s)", (rows + 1,))
     conn.commit()
@@ -182,29 +222,34 @@ def fill_cvm(conn: psycopg.Connection, rows: int, schema: str = SCHEMA) -> None:
     conn.commit()
 
 
-def incoming(conn: psycopg.Connection, existing: int, count: int, seed: int) -> list[tuple[Any, ...]]:
-    """count pairs: 49% unchanged existing rows, 1% changed, 50% new."""
+def incoming(
+    conn: psycopg.Connection, existing: int, count: int, seed: int, mix: tuple[int, int, int]
+) -> list[tuple[Any, ...]]:
+    """count pairs: mix = percentages of new, unchanged (stored rows as they are) and changed pairs."""
     rng = random.Random(seed)
-    n_existing = count // 2
-    ids = rng.sample(range(1, existing + 1), n_existing)
+    n_new, n_unchanged = count * mix[0] // 100, count * mix[1] // 100
+    n_changed = count - n_new - n_unchanged
+    # Stored rows read back as the templates of every kind (new pairs copy one with fresh keys).
+    n_read = max(n_unchanged + n_changed, min(n_new, existing), 1)
+    ids = rng.sample(range(1, existing + 1), n_read)
     cols = sql.SQL(", ").join(map(sql.Identifier, PAIR_COLUMNS))
     rows = conn.execute(
         sql.SQL('SELECT {} FROM conflictvisitmaps WHERE "ID" = ANY(%s)').format(cols), (ids,)
     ).fetchall()
     conn.commit()
+    as_text: list[list[Any]] = [[str(v) if isinstance(v, uuid.UUID) else v for v in r] for r in rows]
     out: list[tuple[Any, ...]] = []
     start_idx = PAIR_COLUMNS.index("SchStartTime")
     visit_idx, con_idx = PAIR_COLUMNS.index("VisitID"), PAIR_COLUMNS.index("ConVisitID")
-    n_changed = count // 100
-    for i, r in enumerate(rows):
-        values: list[Any] = [str(v) if isinstance(v, uuid.UUID) else v for v in r]
+    for i, values in enumerate(as_text[: n_unchanged + n_changed]):
+        values = list(values)
         if i < n_changed:
             values[start_idx] = (values[start_idx] or datetime(2026, 1, 1)) + timedelta(
                 minutes=rng.randint(1, 90)
             )
         out.append(tuple(values))
-    for r in rows[: count - len(rows)]:
-        values = [str(v) if isinstance(v, uuid.UUID) else v for v in r]
+    for i in range(n_new):
+        values = list(as_text[i % len(as_text)])
         values[visit_idx] = str(uuid.UUID(int=rng.getrandbits(128)))
         values[con_idx] = str(uuid.UUID(int=rng.getrandbits(128)))
         out.append(tuple(values))
@@ -222,45 +267,96 @@ def _filled(dsn: str, schema: str, rows: int) -> bool:
     return found is not None and found[0] >= rows
 
 
-def merge_run(
-    dsn: str, schema: str, pairs: pa.Table, run: int, writers: int, batch_size: int
-) -> dict[str, Any]:
-    """Merge `pairs` by `writers` connections in parallel (share i: every writers-th batch); wall clock."""
-    batches = [pairs.slice(i, batch_size) for i in range(0, pairs.num_rows, batch_size)]
-    totals: dict[str, int] = {}
-    lock = threading.Lock()
+def in_parallel(work: list[Any], writers: int, share: Any) -> float:
+    """Run share(w, work[w::writers]) on `writers` threads; wall-clock seconds (errors re-raised)."""
     errors: list[BaseException] = []
-    conns = [connect(dsn, schema) for _ in range(writers)]
-    pair_writers = [
-        PairWriter(conn, PAIR_COLUMNS, run_id=f"bench-{run}", chunk=w) for w, conn in enumerate(conns)
-    ]
 
-    def share(w: int) -> None:
+    def run(w: int) -> None:
         try:
-            # As detect does: the next batch is prepared while the current one is written.
-            counts = pair_writers[w].write_batches(
-                batches[w::writers], now=datetime(2026, 11, 27, 9), on_batch=lambda: None
-            )
-            with lock:
-                for k, v in counts.as_dict().items():
-                    totals[k] = totals.get(k, 0) + v
+            share(w, work[w::writers])
         except BaseException as e:  # reported after the join
             errors.append(e)
 
-    def merge() -> None:
-        threads = [threading.Thread(target=share, args=(w,)) for w in range(writers)]
+    def all_of_them() -> None:
+        threads = [threading.Thread(target=run, args=(w,)) for w in range(writers)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
 
+    seconds, _ = timed(all_of_them)
+    if errors:
+        raise errors[0]
+    return seconds
+
+
+def copy_floor(
+    dsn: str, schema: str, pairs: pa.Table, writers: int, batch_size: int, *, indexed: bool = False
+) -> dict[str, Any]:
+    """The same rows by raw binary COPY into an empty table of the CVM's columns (with its indexes when
+    `indexed`), by `writers` connections (share i: every writers-th batch), converted outside the clock."""
+    table = "bench_copy_floor"
+    like = "INCLUDING DEFAULTS INCLUDING IDENTITY" + (" INCLUDING INDEXES" if indexed else "")
+    with connect(dsn, schema, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+        conn.execute(
+            sql.SQL("CREATE TABLE {} (LIKE conflictvisitmaps {})").format(
+                sql.Identifier(table), sql.SQL(like)
+            )
+        )
+        types = column_types(conn, table, PAIR_COLUMNS)
+    copier = ArrowCopy(sql.Identifier(table), types)
+    converted = copier.convert(pairs)
+    batches = [converted.slice(i, batch_size) for i in range(0, converted.num_rows, batch_size)]
+    conns = [connect(dsn, schema) for _ in range(writers)]
+
+    def share(w: int, mine: list[pa.Table]) -> None:
+        conn = conns[w]
+        for batch in mine:
+            with conn.transaction(), conn.cursor() as cur:
+                copier.copy(cur, batch)
+
     try:
-        seconds, _ = timed(merge)
+        seconds = in_parallel(batches, writers, share)
     finally:
         for conn in conns:
             conn.close()
-    if errors:
-        raise errors[0]
+        with connect(dsn, schema, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(table)))
+    return {"seconds": round(seconds, 3), "rows_per_second": round(pairs.num_rows / seconds)}
+
+
+def merge_run(
+    dsn: str,
+    schema: str,
+    pairs: pa.Table,
+    run: int,
+    writers: int,
+    batch_size: int,
+    compare: MergeCompare = "fingerprint",
+) -> dict[str, Any]:
+    """Merge `pairs` by `writers` connections in parallel (share i: every writers-th batch); wall clock."""
+    batches = [pairs.slice(i, batch_size) for i in range(0, pairs.num_rows, batch_size)]
+    totals: dict[str, int] = {}
+    lock = threading.Lock()
+    conns = [connect(dsn, schema) for _ in range(writers)]
+    pair_writers = [
+        PairWriter(conn, PAIR_COLUMNS, run_id=f"bench-{run}", chunk=w, compare=compare)
+        for w, conn in enumerate(conns)
+    ]
+
+    def share(w: int, mine: list[pa.Table]) -> None:
+        # As detect does: the next batch is prepared while the current one is written.
+        counts = pair_writers[w].write_batches(mine, now=datetime(2026, 11, 27, 9), on_batch=lambda: None)
+        with lock:
+            for k, v in counts.as_dict().items():
+                totals[k] = totals.get(k, 0) + v
+
+    try:
+        seconds = in_parallel(batches, writers, share)
+    finally:
+        for conn in conns:
+            conn.close()
     return {
         "seconds": round(seconds, 3),
         "pairs_per_second": round(pairs.num_rows / seconds),
@@ -275,6 +371,17 @@ def main() -> None:
     ap.add_argument("--incoming", type=int, default=100_000)
     ap.add_argument("--batch-size", type=int, default=5000)
     ap.add_argument("--writers", type=int, default=1, help="parallel writer connections")
+    ap.add_argument(
+        "--mix",
+        type=lambda v: tuple(int(x) for x in v.split(",")),
+        default=(50, 49, 1),
+        help="percentages of new, unchanged and changed incoming pairs",
+    )
+    ap.add_argument("--compare", choices=("fingerprint", "full"), default="fingerprint")
+    ap.add_argument(
+        "--no-fingerprints", action="store_true", help="stored rows without a fingerprint (first run)"
+    )
+    ap.add_argument("--no-floor", action="store_true", help="skip the COPY floor measurement")
     ap.add_argument("--rows", choices=("detected", "synthetic"), default="detected")
     ap.add_argument("--scope-groups", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
@@ -286,13 +393,20 @@ def main() -> None:
     args = ap.parse_args()
     schema = SCHEMA if args.rows == "synthetic" else f"{SCHEMA}_{args.rows}"
     with pg_server(args.pg_dsn) as dsn:
-        if not (args.reuse and _filled(dsn, schema, args.existing)):
+        if args.reuse and _filled(dsn, schema, args.existing):
+            with psycopg.connect(dsn) as conn:
+                migrate(conn, schema)  # migrations added since the fill
+        else:
             fresh_schema(dsn, schema)
             with connect(dsn, schema) as conn:
                 if args.rows == "synthetic":
                     fill_seconds, _ = timed(lambda: fill_cvm(conn, args.existing, schema))
                 else:
-                    fill_seconds, _ = timed(lambda: fill_cvm_detected(conn, dsn, args.existing))
+                    fill_seconds, _ = timed(
+                        lambda: fill_cvm_detected(
+                            conn, dsn, args.existing, fingerprinted=not args.no_fingerprints
+                        )
+                    )
             print(f"filled {args.existing} CVM rows ({args.rows}) in {fill_seconds:.1f}s")
         with connect(dsn, schema, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE conflictvisitmaps")
@@ -304,17 +418,38 @@ def main() -> None:
         runs = []
         for run in range(args.runs if args.only != "stale" else 0):
             with connect(dsn, schema) as conn:
-                rows = incoming(conn, args.existing, args.incoming, seed=run + args.seed)
+                rows = incoming(conn, args.existing, args.incoming, seed=run + args.seed, mix=args.mix)
             # Pairs arrive from Snowflake as Arrow result batches; build that form outside the clock.
             pairs = pa.Table.from_arrays(
                 [pa.array([r[i] for r in rows]) for i in range(len(PAIR_COLUMNS))],
                 names=list(PAIR_COLUMNS),
             )
             del rows
-            runs.append(merge_run(dsn, schema, pairs, run + args.seed, args.writers, args.batch_size))
+            result = merge_run(
+                dsn, schema, pairs, run + args.seed, args.writers, args.batch_size, args.compare
+            )
+            if not args.no_floor:
+                for suffix, indexed in (("", False), ("_indexed", True)):
+                    floor = copy_floor(dsn, schema, pairs, args.writers, args.batch_size, indexed=indexed)
+                    result[f"copy_floor{suffix}_rows_per_second"] = floor["rows_per_second"]
+                    result[f"floor{suffix}_ratio"] = round(
+                        result["pairs_per_second"] / floor["rows_per_second"], 3
+                    )
+            runs.append(result)
             print(runs[-1])
         if runs:
-            write_result("merge", vars(args), runs, "pairs_per_second")
+            write_result(
+                "merge",
+                vars(args),
+                runs,
+                "pairs_per_second",
+                also=(
+                    "copy_floor_rows_per_second",
+                    "floor_ratio",
+                    "copy_floor_indexed_rows_per_second",
+                    "floor_indexed_ratio",
+                ),
+            )
         if args.only != "merge":
             stale_runs = [
                 bench_stale(dsn, schema, args.scope_groups, seed=(args.seed + r) % 1000)

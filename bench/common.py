@@ -56,7 +56,10 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def write_result(name: str, params: dict[str, Any], runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
+def write_result(
+    name: str, params: dict[str, Any], runs: list[dict[str, Any]], key: str, also: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Write the runs and the median of `key` (and of every key in `also` the runs carry)."""
     values = [r[key] for r in runs]
     result = {
         "benchmark": name,
@@ -68,7 +71,10 @@ def write_result(name: str, params: dict[str, Any], runs: list[dict[str, Any]], 
         },
         "params": params,
         "runs": runs,
-        "median": {key: statistics.median(values)},
+        "median": {
+            key: statistics.median(values),
+            **{k: statistics.median(r[k] for r in runs) for k in also if all(k in r for r in runs)},
+        },
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}.json"

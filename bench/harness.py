@@ -93,7 +93,8 @@ ROWS_WRITTEN = {
     "detect": ("inserted", "updated"),
     "finalize": ("resolved",),
     "inservice": ("inserted", "updated", "resolved"),
-    "cleanup": ("scratch_rows",),
+    "maintenance": ("tables_vacuumed",),
+    "restore": ("scratch_rows",),
 }
 # Disk per unit of scale, for the check before a scale factor starts: the peak measured at SF 0.1 (source
 # emulation 1.1 GB, base database after the first load 6.0 GB, one copy after the run 6.8 GB: 13.9 GB),
@@ -159,16 +160,21 @@ def _epoch(iso: str) -> float:
 
 
 def step_table(report: dict[str, Any], sampler: Sampler) -> dict[str, dict[str, Any]]:
-    """Per step (chunks of a mapped step together): wall time, counts, rows, rows/s, RSS, busy time."""
+    """Per step (chunks of a mapped step together, and the phases of a family, such as status_b, status_a
+    and status_c as "status"): wall time, counts, rows, rows/s, RSS, busy time."""
+    from visit_conflicts.pipeline import STEP_BY_NAME
+
     spans: dict[str, list[float]] = {}
     counts: dict[str, dict[str, Any]] = {}
     for s in report["steps"]:
         if s["started_at"] is None or s["seconds"] is None:
             continue
         start = _epoch(s["started_at"])
-        span = spans.setdefault(s["step"], [start, start + s["seconds"]])
+        known = STEP_BY_NAME.get(s["step"])
+        name = (known.family if known is not None else None) or s["step"]
+        span = spans.setdefault(name, [start, start + s["seconds"]])
         span[0], span[1] = min(span[0], start), max(span[1], start + s["seconds"])
-        totals = counts.setdefault(s["step"], {})
+        totals = counts.setdefault(name, {})
         for key, value in (s["counts"] or {}).items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 totals[key] = totals.get(key, 0) + value

@@ -12,7 +12,10 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-STEP_ORDER = ("preflight", "staging", "plan", "detect", "finalize", "inservice", "status", "cleanup")
+STEP_ORDER = (
+    *("preflight", "staging", "plan", "detect", "finalize", "inservice", "status"),
+    *("maintenance", "restore", "report"),
+)
 
 
 def _median_steps(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

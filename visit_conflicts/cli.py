@@ -369,7 +369,9 @@ def cmd_source(args: argparse.Namespace) -> int:
     zone = params.business_timezone
     day = args.day or default_day(zone)
     cutoff = args.since or default_cutoff(day, zone)
-    chunks = args.chunks or params.chunks
+    # Plan sizes a run's chunks from its delta; the check needs a count to hash by: the one given, the
+    # configured fixed count, else the largest a plan may choose.
+    chunks = args.chunks or params.chunks or params.max_chunks
     if not 0 <= args.chunk < chunks:
         raise UsageError(f"--chunk {args.chunk} is outside 0..{chunks - 1} (--chunks {chunks})")
     source_dir = Path(args.source_dir) if args.source_dir else None
@@ -616,7 +618,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="delta cutoff (ISO with offset; default: a week before --day)",
     )
     p.add_argument(
-        "--chunks", type=int, default=None, help="chunk count (default: the environment's `chunks`)"
+        "--chunks",
+        type=int,
+        default=None,
+        help="chunk count (default: the environment's `chunks`, else `max_chunks`)",
     )
     p.add_argument("--chunk", type=int, default=0, help="the chunk checked (default 0)")
     p.add_argument(

@@ -91,7 +91,12 @@ class Params(_Strict):
     lookback_hours: int = Field(default=36, gt=0)
     since: datetime | None = None
     batch_size: int = Field(default=5000, gt=0, le=1_000_000)
-    chunks: int = Field(default=4, gt=0, le=1024)
+    # The detect chunk count. None (the default): plan decides it from the delta, one chunk per
+    # `target_groups_per_chunk` groups, at most `max_chunks` (the Map concurrency of the state machine).
+    # A number fixes it (reruns of selected chunks give the count of the run they repeat).
+    chunks: int | None = Field(default=None, gt=0, le=1024)
+    max_chunks: int = Field(default=8, gt=0, le=1024)
+    target_groups_per_chunk: int = Field(default=50_000, gt=0)
     workers: int = Field(default=2, gt=0, le=64)
     # Attempts of a step (or chunk) in all when it fails transiently (visit_conflicts.errors), and the
     # base of the random exponential wait between them, in seconds.
@@ -100,6 +105,10 @@ class Params(_Strict):
     steps: list[str] | None = None
     chunk_subset: list[int] | None = None
     enable_insert: bool = True
+    # How the pair writer compares stored pairs (D11): "fingerprint" skips pairs whose stored fingerprint
+    # is the incoming one (they never travel in full); "full" compares every stored pair in SQL (repair;
+    # both give the same tables).
+    merge_compare: Literal["fingerprint", "full"] = "fingerprint"
     enable_stale_cleanup: bool = True
     enable_inservice: bool = True
     inservice_scope: Literal["delta", "window"] = "delta"
@@ -107,6 +116,16 @@ class Params(_Strict):
     # Status management units to run (all when empty; legacy "only_steps"); not the pipeline's `steps`.
     status_units: list[str] = Field(default_factory=list)
     status_scope: Literal["delta", "window"] = "delta"
+    # How the staging step refreshes conflictlog_staging (D17): "delta" applies the changes logged since
+    # the last refresh; "rebuild" rebuilds it from the conflict tables (repair). Same table either way.
+    staging_mode: Literal["delta", "rebuild"] = "delta"
+    # How the payer view's table is brought up to date before the view refresh (migration 0034): "delta"
+    # computes the conflicts changed since the last run again; "rebuild" computes all (repair).
+    payer_view_mode: Literal["delta", "rebuild"] = "delta"
+    # Who refreshes the payer view after it: "run" (the run, concurrently, as the legacy postflight did)
+    # or "cron" (the pg_cron job when it was active before the run; the run otherwise). The refresh is
+    # a copy of the whole view; its content is exact whoever refreshes it (migration 0034).
+    payer_view_refresh: Literal["run", "cron"] = "run"
     pg_cron_job_name: str = "refresh_mv_payer_conflicts_common"
     materialized_view_name: str = Field(
         default="mv_payer_conflicts_common", pattern=r"^[a-z_][a-z0-9_]{0,62}$"
@@ -165,16 +184,39 @@ class Params(_Strict):
     @model_validator(mode="after")
     def _chunks_in_range(self) -> Params:
         if self.chunk_subset is not None:
+            if self.chunks is None:
+                raise ValueError(
+                    "chunk_subset needs chunks: give the chunk count of the run whose chunks are "
+                    "repeated (its report shows it as plan's chunk_count)"
+                )
             outside = [c for c in self.chunk_subset if c >= self.chunks]
             if outside:
                 raise ValueError(
                     f"chunk_subset {outside} outside 0..{self.chunks - 1} (chunks={self.chunks})"
                 )
+        if self.chunks is None and self.steps is not None and "plan" not in self.steps:
+            chunked = sorted({"detect", "finalize"}.intersection(self.steps))
+            if chunked:
+                raise ValueError(
+                    f"steps {chunked} without plan need chunks: plan decides the chunk count only "
+                    "when it runs; give the chunk count of the run being repeated"
+                )
         return self
 
     def planned_chunks(self) -> list[int]:
-        """The chunks this run detects: all of them, or the requested subset."""
-        return sorted(self.chunk_subset) if self.chunk_subset is not None else list(range(self.chunks))
+        """The chunk numbers a run may detect before plan has run: the requested subset, all chunks of
+        a fixed count, or, when plan decides the count, every chunk up to `max_chunks` (chunks beyond
+        plan's count are skipped; the decided list is `store.plan.chunk_plan`)."""
+        if self.chunk_subset is not None:
+            return sorted(self.chunk_subset)
+        return list(range(self.chunks if self.chunks is not None else self.max_chunks))
+
+    def chunk_count(self, groups: int) -> int:
+        """The chunk count for a delta of `groups` groups: the fixed `chunks`, else one chunk per
+        `target_groups_per_chunk` groups (at least one), at most `max_chunks`."""
+        if self.chunks is not None:
+            return self.chunks
+        return max(1, min(self.max_chunks, -(-groups // self.target_groups_per_chunk)))
 
     @property
     def zone(self) -> ZoneInfo:

@@ -35,6 +35,7 @@ from visit_conflicts.step_api import Cancelled, Resources, StepResult
 from visit_conflicts.step_runner import close_run, run_step
 from visit_conflicts.store.db import StoreError
 from visit_conflicts.store.ledger import Outcome
+from visit_conflicts.store.plan import chunk_plan
 
 
 @dataclass
@@ -84,7 +85,9 @@ def _signals_cancel(cancel: threading.Event) -> Iterator[None]:
 
 
 def _run_mapped(res: Resources, ctx: RunContext, params: Params, step: Step) -> StepResult:
-    chunks = params.chunk_subset if params.chunk_subset is not None else list(range(params.chunks))
+    # The run's chunks: plan's decision in the ledger, or the fixed `chunks` parameter.
+    with res.pg_conn() as pg:
+        chunks = chunk_plan(pg, ctx.run_id, params).chunks
     bar = progress_task(step.name, total=len(chunks), unit="chunk")
     totals: dict[str, Any] = {}
     failures: list[str] = []

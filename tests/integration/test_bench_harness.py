@@ -46,7 +46,7 @@ def test_harness_writes_json_charts_and_table(pg_server_dsn: str, tmp_path: Path
     first = scale["first_load"]
     assert first["volumes"]["regular_pairs"] > 0 and first["steps"]["detect"]["seconds"] > 0
     [run] = scale["incremental"]
-    for step in ("staging", "plan", "detect", "finalize", "inservice", "status", "cleanup"):
+    for step in ("staging", "plan", "detect", "finalize", "inservice", "status", "maintenance", "restore"):
         measured = run["steps"][step]
         assert measured["seconds"] >= 0 and measured["peak_rss_mb"] > 0, (step, measured)
         assert isinstance(measured["rows_read"], int) and isinstance(measured["rows_written"], int)

@@ -231,3 +231,94 @@ def test_pair_with_a_text_too_long_for_its_column_is_skipped_and_counted(pg: psy
     pg.commit()
     only_bad = writer(pg).write_batch([pair(c, d, ssn="9" * 25)], now=NOW)
     assert (only_bad.pairs_read, only_bad.skipped_oversized_text, only_bad.inserted) == (1, 1, 0)
+
+
+def test_identical_resend_is_recognised_by_its_fingerprint_alone(pg: psycopg.Connection) -> None:
+    """D11 through the fingerprint: an identical re-send of open pairs is matched by the key probe, never
+    compared in full and never written; a changed pair still is."""
+    a, b, c, d = vid(), vid(), vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b), pair(c, d)], now=NOW)
+    stored = row(pg, a, b)
+    assert stored["PairFingerprint"] is not None
+    counts = w.write_batch([pair(a, b), pair(c, d, miles=4.5)], now=datetime(2026, 11, 28))
+    assert (counts.fingerprint_matched, counts.updated, counts.unchanged) == (1, 1, 1)
+    assert row(pg, a, b)["xmin"] == stored["xmin"]
+    changed = row(pg, c, d)
+    assert changed["DistanceMilesFromLatLng"] == 4.5 and changed["StatusFlag"] == "U"
+    assert changed["PairFingerprint"] != stored["PairFingerprint"]
+    again = w.write_batch([pair(c, d, miles=4.5)], now=datetime(2026, 11, 29))
+    assert (again.fingerprint_matched, again.updated) == (1, 0)
+
+
+def test_pair_stored_without_fingerprint_is_compared_once_then_matched(pg: psycopg.Connection) -> None:
+    """Migration 0030: a pair stored before the fingerprint existed (NULL) is compared in full once,
+    unchanged (no status or UpdatedDate change, D11), and gets the incoming fingerprint."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b)], now=NOW)
+    pg.execute('UPDATE conflictvisitmaps SET "PairFingerprint" = NULL')
+    pg.commit()
+    first = w.write_batch([pair(a, b)], now=datetime(2026, 11, 28))
+    assert (first.fingerprint_matched, first.updated, first.fingerprints_recorded, first.unchanged) == (
+        0,
+        0,
+        1,
+        1,
+    )
+    r = row(pg, a, b)
+    assert (r["StatusFlag"], r["UpdatedDate"]) == ("N", None) and r["PairFingerprint"] is not None
+    second = w.write_batch([pair(a, b)], now=datetime(2026, 11, 29))
+    assert (second.fingerprint_matched, second.fingerprints_recorded) == (1, 0)
+
+
+def test_fingerprint_is_the_incoming_rows_so_kept_values_still_match(pg: psycopg.Connection) -> None:
+    """D11 keeps a flag at 'Y' and AgencyContact when the source sends NULL, so the stored row differs
+    from the incoming one while the compare says unchanged: the incoming fingerprint is recorded, and
+    the identical re-send is then matched (still unchanged, values kept)."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b, flags="YNNNNNN", contact="Jane")], now=NOW)
+    lost = w.write_batch([pair(a, b, flags="NYNNNNN", contact=None)], now=NOW)
+    assert lost.updated == 1  # the new 'Y' flag
+    resend = w.write_batch([pair(a, b, flags="NYNNNNN", contact=None)], now=NOW)
+    assert (resend.fingerprint_matched, resend.updated) == (1, 0)
+    r = row(pg, a, b)
+    assert (r["SameSchTimeFlag"], r["SameVisitTimeFlag"], r["AgencyContact"]) == ("Y", "Y", "Jane")
+
+
+def test_resolved_pair_with_the_same_fingerprint_still_reopens(pg: psycopg.Connection) -> None:
+    """D11: a re-detected 'R' pair reopens even when nothing changed; the fingerprint never skips it."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b)], now=NOW)
+    pg.execute("""UPDATE conflictvisitmaps SET "StatusFlag" = 'R', "ResolveDate" = now()""")
+    pg.commit()
+    counts = w.write_batch([pair(a, b)], now=NOW)
+    assert (counts.fingerprint_matched, counts.updated, counts.reopened) == (0, 1, 1)
+    assert row(pg, a, b)["StatusFlag"] == "U"
+
+
+def test_full_compare_ignores_the_fingerprint(pg: psycopg.Connection) -> None:
+    """merge_compare = "full" (repair): every stored pair of the writer's kind is compared in SQL, and
+    the fingerprint is still recorded, so the two modes can alternate."""
+    a, b = vid(), vid()
+    writer(pg).write_batch([pair(a, b)], now=NOW)
+    full = PairWriter(pg, COLUMNS, run_id="run-2", chunk=0, compare="full")
+    counts = full.write_batch([pair(a, b), pair(b, a)], now=NOW)
+    assert (counts.fingerprint_matched, counts.unchanged, counts.inserted) == (0, 1, 1)
+    assert row(pg, b, a)["PairFingerprint"] is not None
+
+
+def test_user_filled_contact_is_replaced_when_the_source_sends_another(pg: psycopg.Connection) -> None:
+    """D11 for KEEP_WHEN_NULL columns through the probe: a value users filled is kept while the source
+    sends NULL, but a different value from the source replaces it, even though the incoming row (and so
+    its fingerprint) is the one stored last time."""
+    a, b = vid(), vid()
+    w = writer(pg)
+    w.write_batch([pair(a, b, contact="Desk")], now=NOW)
+    pg.execute("""UPDATE conflictvisitmaps SET "AgencyContact" = 'Jane'""")
+    pg.commit()
+    counts = w.write_batch([pair(a, b, contact="Desk")], now=NOW)
+    assert (counts.fingerprint_matched, counts.updated) == (0, 1)
+    assert row(pg, a, b)["AgencyContact"] == "Desk"

@@ -1,5 +1,6 @@
 """The plan step (D1, D2, D4): the run's delta groups are recorded with their chunk, only for the chunks
-the run will detect, and a rerun replaces the scope instead of adding to it."""
+the run will detect, and a rerun replaces the scope instead of adding to it; the chunk count follows the
+delta (issue 13) and is what detect and finalize read (D12)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.support.source_rows import CUTOFF, OLD, WINDOW_END, WINDOW_START, SourceRows
 from visit_conflicts.config import Params
@@ -14,7 +16,10 @@ from visit_conflicts.context import RunContext
 from visit_conflicts.source.common import chunk_of
 from visit_conflicts.source.connection import connect_source
 from visit_conflicts.step_api import Resources
+from visit_conflicts.step_runner import run_step
 from visit_conflicts.steps import plan
+from visit_conflicts.store import ledger
+from visit_conflicts.store.plan import ChunkPlanMissing, chunk_plan
 
 CHUNKS = 4
 
@@ -60,7 +65,13 @@ def test_plan_records_the_delta_groups_of_the_planned_chunks_only(
 
     everything = plan.run(res, _context("all"), Params(chunks=CHUNKS))
     assert _scope(pg, "all") == sorted((ssn, chunk_of(ssn, CHUNKS)) for ssn in ssns)
-    assert everything.counts == {"groups": 40, "ssns": 40, "dates": 1, "chunks": CHUNKS}
+    assert everything.counts == {
+        "groups": 40,
+        "ssns": 40,
+        "dates": 1,
+        "chunks": CHUNKS,
+        "chunk_count": CHUNKS,
+    }
 
     subset = [1, 3]
     some = plan.run(res, _context("some"), Params(chunks=CHUNKS, chunk_subset=subset))
@@ -85,3 +96,31 @@ def test_rerunning_plan_replaces_the_scope(
     first = _scope(pg, "again")
     plan.run(res, _context("again"), Params(chunks=2))
     assert _scope(pg, "again") == first and len(first) == 5
+
+
+def test_plan_decides_the_chunk_count_from_the_delta_and_the_run_reads_it(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str, source_dir: Path
+) -> None:
+    """Without a fixed `chunks`, plan gives one chunk per target_groups_per_chunk groups, at most
+    max_chunks; every group gets chunk_of(SSN, count); the count is plan's step result in the ledger,
+    which is the run's chunk plan for detect and finalize (D12 checks exactly those chunks)."""
+    conn = connect_source(source_dir)
+    src = SourceRows(conn)
+    provider = src.provider()
+    ssns = [f"300-00-{n:04d}" for n in range(25)]
+    for ssn in ssns:
+        src.visit(provider=provider, caregiver=src.caregiver(ssn))
+    src.flush()
+    conn.close()
+    res = Resources(pg_dsn=pg_server_dsn, schema=schema, source_dir=source_dir)
+    for run_id, target, cap, expected in (("quiet", 100, 8, 1), ("spread", 10, 8, 3), ("capped", 2, 5, 5)):
+        params = Params(target_groups_per_chunk=target, max_chunks=cap)
+        ctx = _context(run_id)
+        ledger.start_run(pg, ctx, params, steps=["plan"], full_run=False)
+        with pytest.raises(ChunkPlanMissing, match="plan decides it"):
+            chunk_plan(pg, run_id, params)
+        result = run_step(res, ctx, params, "plan")
+        assert (result.counts["chunk_count"], result.counts["chunks"]) == (expected, expected)
+        assert _scope(pg, run_id) == sorted((ssn, chunk_of(ssn, expected)) for ssn in ssns)
+        assert chunk_plan(pg, run_id, params).chunks == list(range(expected))
+        ledger.finish_run(pg, run_id, status="succeeded")

@@ -81,6 +81,11 @@ def contract_columns(table: str) -> list[ContractColumn]:
     return _columns("tables", table)
 
 
+def contract_pipeline_columns(table: str) -> list[ContractColumn]:
+    """Columns the pipeline adds to a contract table for its own use (after the legacy columns)."""
+    return [ContractColumn(**c) for c in _contract().get("pipeline_columns", {}).get(table, [])]
+
+
 def contract_too_small_names() -> set[str]:
     """The CVM columns the contract calls too small (primary side names)."""
     names = set(_contract()["too_small_columns"])
@@ -292,17 +297,23 @@ def test_migration_uses_unqualified_names_and_has_a_header(migration: str) -> No
 
 
 def test_conflictvisitmaps_has_the_248_contract_columns(pg: psycopg.Connection, schema: str) -> None:
+    """The 248 legacy columns, then only the pipeline's own declared columns (each commented)."""
     expected = contract_columns("conflictvisitmaps")
     assert len(expected) == 248, f"the contract lists {len(expected)} CVM columns, expected 248"
+    pipeline = contract_pipeline_columns("conflictvisitmaps")
     assert_columns_match(
         pg,
         schema,
         "conflictvisitmaps",
-        expected,
+        [*expected, *pipeline],
         widened=contract_widened_names(),
         must_widen=contract_too_small_names(),
     )
-    assert len(actual_columns(pg, schema, "conflictvisitmaps")) == 248
+    legacy = {c.name for c in expected}
+    own = [c for c in actual_columns(pg, schema, "conflictvisitmaps") if c.name not in legacy]
+    assert [c.name for c in own] == [c.name for c in pipeline]
+    for column in own:
+        assert column.comment and column.comment.startswith("Pipeline-owned"), column.name
 
 
 @pytest.mark.parametrize(

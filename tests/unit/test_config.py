@@ -106,3 +106,23 @@ def test_shipped_environment_files_are_valid() -> None:
     assert files
     for path in files:
         load_params(path.stem, env=env)
+
+
+def test_chunk_count_follows_the_delta_unless_fixed(config_dir: Path) -> None:
+    """Issue 13: one chunk per target_groups_per_chunk groups, at least one, at most max_chunks; a fixed
+    `chunks` wins."""
+    params = load(config_dir, {"chunks": None, "target_groups_per_chunk": 1000, "max_chunks": 6})
+    assert [params.chunk_count(g) for g in (0, 1, 1000, 1001, 5500, 10**9)] == [1, 1, 1, 2, 6, 6]
+    assert params.planned_chunks() == list(range(6))  # what the Map may run before plan decided
+    assert load(config_dir, {"chunks": 3}).chunk_count(10**9) == 3
+
+
+def test_subset_or_steps_without_plan_need_a_fixed_chunk_count(config_dir: Path) -> None:
+    """A rerun of selected chunks, or of detect/finalize without plan, cannot use plan's decision: it
+    names the count of the run it repeats."""
+    with pytest.raises(ConfigError, match=r"chunk_subset needs chunks"):
+        load(config_dir, {"chunks": None, "chunk_subset": [1]})
+    with pytest.raises(ConfigError, match=r"\['detect', 'finalize'\] without plan need chunks"):
+        load(config_dir, {"chunks": None, "steps": ["detect", "finalize"]})
+    assert load(config_dir, {"chunks": None, "steps": ["plan", "detect"]}).chunks is None
+    assert load(config_dir, {"chunks": 4, "steps": ["detect"], "chunk_subset": [3]}).planned_chunks() == [3]

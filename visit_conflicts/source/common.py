@@ -70,16 +70,25 @@ class SourceScope:
             ) from exc
 
     @classmethod
-    def of(cls, ctx: RunContext, params: Params, chunk: int | None) -> SourceScope:
-        """The scope of one chunk (None: all chunks) of a run."""
+    def of(
+        cls, ctx: RunContext, params: Params, chunk: int | None, *, chunks: int | None = None
+    ) -> SourceScope:
+        """The scope of one chunk (None: all chunks) of a run split into `chunks` (default: the fixed
+        `chunks` parameter; plan's decided count when plan decides, see store.plan.chunk_plan)."""
         return cls(
             window_start=ctx.window_start,
             window_end=ctx.window_end,
             cutoff=ctx.cutoff,
             chunk=chunk,
-            chunks=params.chunks,
+            chunks=chunks or params.chunks or 1,
             time_zone=params.business_timezone,
         )
+
+
+# The hash a chunk is taken from has four hex digits: with this many "chunks", a group's chunk is the
+# hash itself (its bucket), and its chunk among N chunks is bucket % N (plan records buckets first when
+# it decides N from the delta's size).
+HASH_BUCKETS = 16**4
 
 
 def chunk_of(ssn: str, chunks: int) -> int:

@@ -6,8 +6,10 @@ merged into `conflictvisitmaps`/`conflicts` in its own transaction (insert new p
 update changed ones, never write unchanged ones), and its keys are recorded in `run_seen_pair` for
 finalize. The next batch is read and converted while the current one is written. Memory is bounded by
 the batch size (measured by bench/bench_chunk_memory.py). Written timestamps are the run's start (D1).
-Source rows that cannot be used are skipped and counted per reason (D23). Rerunning a chunk converges
-to the same state: its seen keys are rebuilt and unchanged pairs are not written again.
+Source rows that cannot be used are skipped and counted per reason (D23). The chunk count is the run's
+chunk plan (plan's decision in the ledger, or the fixed `chunks`); a chunk outside it is skipped.
+Rerunning a chunk converges to the same state: its seen keys are rebuilt and unchanged pairs are not
+written again.
 """
 
 from __future__ import annotations
@@ -19,20 +21,32 @@ from visit_conflicts.source.common import SourceScope, pair_arrow_schema
 from visit_conflicts.source.detect import NOTE_PREFIX, count_skipped_rows, iter_pair_tables
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store.detect import PairWriter, forget_seen_pairs
+from visit_conflicts.store.plan import chunk_plan
 from visit_conflicts.store.reference import load_reference_data
 
 
 def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = None) -> StepResult:
     if chunk is None:
         raise ValueError("detect runs for one chunk; pass chunk=N")
-    scope = SourceScope.of(ctx, params, chunk)
+    with res.pg_conn() as pg:
+        plan = chunk_plan(pg, ctx.run_id, params)
+    if chunk not in plan.chunks:
+        # The state machine may map over more chunks than plan decided (up to max_chunks).
+        note = f"chunk {chunk} is not among the run's chunks {plan.chunks} (chunk count {plan.count})"
+        return StepResult(status="skipped", notes=[note])
+    scope = SourceScope.of(ctx, params, chunk, chunks=plan.count)
     with res.pg_conn() as pg, res.source_conn() as sf:
         ref = load_reference_data(pg)
         pg.commit()
         with pg.transaction():
             forget_seen_pairs(pg, ctx.run_id, chunk)
         writer = PairWriter(
-            pg, PAIR_COLUMNS, run_id=ctx.run_id, chunk=chunk, insert_enabled=params.enable_insert
+            pg,
+            PAIR_COLUMNS,
+            run_id=ctx.run_id,
+            chunk=chunk,
+            insert_enabled=params.enable_insert,
+            compare=params.merge_compare,
         )
         # Every batch in the writer's column types' source form, so result chunks always join.
         schema = pair_arrow_schema(writer.column_types)

@@ -64,6 +64,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
             chunk=INSERVICE_CHUNK,
             insert_enabled=params.enable_insert,
             kind=INSERVICE,
+            compare=params.merge_compare,
         )
         total = writer.write_batches(
             source.pairs(params.batch_size),

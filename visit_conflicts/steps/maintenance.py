@@ -2,9 +2,12 @@
 
 Inputs: the run's ledger (which steps ran), `materialized_view_name`. Writes no conflict data: VACUUM
 (ANALYZE) of exactly the tables that the run's steps declare they write (`pipeline.Step.writes`, for
-every step of this run that was not skipped), then a concurrent refresh of the payer view (a plain
-refresh as fallback when the view cannot be refreshed concurrently). Row counts for the report come
-from `pg_class.reltuples`, never COUNT(*).
+every step of this run that was not skipped; the wide tables analysed on the columns queries use), then
+the payer view's table brought up to date for the conflicts changed since the last run
+(`payer_view_mode = "rebuild"`: all of them) and the view refreshed concurrently (a plain refresh as
+fallback), or its refresh left to the pg_cron job when `payer_view_refresh = "cron"` and preflight
+found the job active (restore re-enables it). Row counts for the report come from
+`pg_class.reltuples`, never COUNT(*).
 
 A Fargate step, not part of the closing Lambdas: at production volume (~9M CVM rows) VACUUM and the
 refresh can take longer than a Lambda may run, and the closing steps must never wait on them. It is
@@ -15,12 +18,17 @@ pg_cron job (re-enabled by restore) cover that. Safe to rerun: VACUUM and the re
 
 from __future__ import annotations
 
+from typing import Any
+
+import psycopg
+
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.pipeline import STEP_BY_NAME
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store import ledger
-from visit_conflicts.store.maintenance import refresh_view, vacuum_tables
+from visit_conflicts.store.maintenance import vacuum_tables
+from visit_conflicts.store.payer_view import maintain_payer_view
 
 
 def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
@@ -29,13 +37,32 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         check_cancelled(res.cancel)
         vacuumed = vacuum_tables(conn, tables)
         check_cancelled(res.cancel)
-        view = refresh_view(conn, params.materialized_view_name)
+        run_row = ledger.get_run(conn, ctx.run_id) or {}
+        view = _payer_view(conn, params, ctx, run_row.get("pg_cron_state"))
     return StepResult(
         counts={
             "tables_vacuumed": len(vacuumed),
             "vacuumed": ",".join(vacuumed) if vacuumed else "none",
             "materialized_view": view,
         }
+    )
+
+
+def _payer_view(
+    conn: psycopg.Connection, params: Params, ctx: RunContext, cron_state: dict[str, Any] | None
+) -> str:
+    # With "cron", the job preflight found active (restore re-enables it) publishes the view.
+    cron_refreshes = params.payer_view_refresh == "cron" and bool(cron_state and cron_state.get("active"))
+    done = maintain_payer_view(
+        conn,
+        view=params.materialized_view_name,
+        mode=params.payer_view_mode,
+        now=ctx.now_local,
+        refresh=not cron_refreshes,
+    )
+    return (
+        f"{done.mode}: {done.conflicts} conflicts, {done.rows_removed} rows removed, "
+        f"{done.rows_written} written; view {done.refresh}"
     )
 
 

@@ -1,4 +1,4 @@
-"""staging: payer dimension sync, atomic conflictlog_staging rebuild, InProgressFlag = 1 (D17; legacy
+"""staging: payer dimension sync, atomic conflictlog_staging refresh, InProgressFlag = 1 (D17; legacy
 other-actions.md section B).
 
 Guarantees, in this order:
@@ -9,11 +9,13 @@ Guarantees, in this order:
    left the source are kept. Rows with a non-uuid payer or provider id are skipped and counted (D23).
 2. `payers` (the active/demo source of the payer materialized view) holds every DIMPAYER payer,
    inserted or updated by "PayerID" when a column differs.
-3. `conflictlog_staging` is replaced, in one transaction, by the CVM rows of the run's window joined to
-   their parent conflict (B.2: "StatusFlag" is the parent's, "ConStatusFlag" the pair's own, and the
-   same for FlagForReview*); a concurrent reader sees the old complete content until the commit and
-   the new complete content after it, never an empty or partial table (see
-   `visit_conflicts.store.staging`).
+3. `conflictlog_staging` holds, after one transaction, the CVM rows of the run's window joined to their
+   parent conflict (B.2: "StatusFlag" is the parent's, "ConStatusFlag" the pair's own, and the same for
+   FlagForReview*); a concurrent reader sees the old complete content until the commit and the new
+   complete content after it, never an empty or partial table (see `visit_conflicts.store.staging`).
+   `staging_mode = "delta"` (the default) applies the changes logged since the last refresh (the
+   previous run's writes and users' changes since, D17 amended); `"rebuild"` rebuilds it (repair; also
+   what delta does when the change log has not followed the content yet). Both give the same table.
 4. `settings."InProgressFlag"` = 1, committed together with the swap: after it, before any conflict
    table changes (D17). The restore step sets it back to the idle value.
 
@@ -32,7 +34,7 @@ from visit_conflicts.source.staging import iter_payer_providers, iter_payers
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store.staging import (
     PhaseHook,
-    rebuild_conflictlog_staging,
+    refresh_conflictlog_staging,
     sync_payer_provider_reminders,
     sync_payers,
 )
@@ -55,9 +57,10 @@ def run(res: Resources, ctx: RunContext, params: Params, *, on_phase: PhaseHook 
         counts.update({f"ppr_{k}": v for k, v in ppr.items()})
         counts.update({f"payers_{k}": v for k, v in payers.items()})
         check_cancelled(res.cancel)
-        bar.phase("conflictlog_staging rebuild")
-        rebuild = rebuild_conflictlog_staging(
+        bar.phase("conflictlog_staging refresh")
+        rebuild = refresh_conflictlog_staging(
             pg,
+            mode=params.staging_mode,
             window_start=ctx.window_start,
             window_end=ctx.window_end,
             now=ctx.now_local,
@@ -67,11 +70,13 @@ def run(res: Resources, ctx: RunContext, params: Params, *, on_phase: PhaseHook 
     counts.update(
         {
             "staging_rows": rebuild.rows,
+            "staging_rows_removed": rebuild.deleted,
+            "staging_changes": rebuild.changes,
             "staging_lock_attempts": rebuild.lock_attempts,
             "in_progress_flag_rows": rebuild.in_progress_rows,
         }
     )
-    notes = [f"conflictlog_staging replaced by {rebuild.strategy}"]
+    notes = [f"conflictlog_staging refreshed by {rebuild.strategy}", *rebuild.notes]
     if rebuild.blockers:
         notes.append("rename swap not possible: " + "; ".join(rebuild.blockers))
     return StepResult(counts=counts, notes=notes)

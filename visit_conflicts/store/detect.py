@@ -5,11 +5,17 @@ Per batch, in one transaction, with only the rows that must travel:
 
 1. The batch is converted once to the CVM column types (`arrow_copy`) and duplicate keys are dropped
    (D8 guard).
-2. Its keys alone (two uuids per row) go by binary COPY into a small temp table, and one statement
-   marks the keys that are already stored (through the unique index) and whether the writer owns them.
-3. Stored pairs of the writer's kind travel in full into a temp table typed like the CVM columns; one
-   UPDATE writes those whose written columns differ or that are resolved (D11, compared in SQL after
-   type normalisation). Unchanged pairs are compared but never written.
+   Each row gets the fingerprint of its written columns (`store/fingerprint.py`).
+2. Its keys and fingerprints alone (two uuids and a bigint per row) go by binary COPY into a small temp
+   table, and one statement marks the keys that are already stored (through the unique index), whether
+   the writer owns them, and whether the stored fingerprint is the incoming one on an open pair: those
+   pairs are certainly unchanged and go no further (they never travel in full).
+3. The other stored pairs of the writer's kind (changed, resolved, or stored without a fingerprint)
+   travel in full into a temp table typed like the CVM columns; one UPDATE writes those whose written
+   columns differ or that are resolved (D11, compared in SQL after type normalisation: the SQL compare
+   decides, the fingerprint only filters), and every compared pair gets the incoming fingerprint.
+   With `compare="full"` every stored pair of the writer's kind takes this path (repair, and the
+   equality proof of the two paths).
 4. New pairs get their conflict ids (D10: the CONFLICTID of a stored row of the same VisitID, else a new
    parent `conflicts` row) from two statements over their keys, then go by binary COPY straight into
    `conflictvisitmaps`: they are sent once and never staged.
@@ -29,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import psycopg
@@ -41,6 +47,7 @@ from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
 from visit_conflicts.prefetch import prefetch
 from visit_conflicts.sql_files import read_sql
 from visit_conflicts.store.arrow_copy import ArrowCopy, column_types, too_long, varchar_lengths
+from visit_conflicts.store.fingerprint import FINGERPRINT_COLUMN, fingerprints
 
 KEY_COLUMNS = ("VisitID", "ConVisitID")
 # D11 amended: differences in these alone refresh them without moving the status (a touched visit).
@@ -62,6 +69,8 @@ NEVER_WRITTEN = frozenset(
 )
 # A batch of pairs: Python rows in the writer's column order, or Arrow data with those column names.
 PairRows: TypeAlias = Sequence[Sequence[Any]] | pa.Table | pa.RecordBatch
+# How stored pairs are compared: probe the fingerprint first, or compare every stored pair in SQL.
+MergeCompare: TypeAlias = Literal["fingerprint", "full"]
 
 INCOMING = "_incoming_pairs"
 NEW_PAIRS = "_new_pairs"
@@ -124,6 +133,11 @@ class MergeCounts:
     new_conflicts: int = 0
     duplicates_dropped: int = 0
     skipped_oversized_text: int = 0  # D23: a text longer than its column allows
+    # Unchanged pairs recognised by their fingerprint alone (never sent in full).
+    fingerprint_matched: int = 0
+    # Compared pairs whose fingerprint was recorded without a change of their columns (stored before
+    # the fingerprint existed, or whose stored values differ from the incoming ones under D11's rules).
+    fingerprints_recorded: int = 0
     extra: dict[str, int] = field(default_factory=dict)
 
     def _counters(self) -> list[str]:
@@ -140,6 +154,12 @@ class MergeCounts:
         return {name: getattr(self, name) for name in self._counters()}
 
 
+def pair_fingerprints(batch: pa.Table, columns: Sequence[str]) -> pa.Array:
+    """The fingerprint a writer over `columns` records for each row of `batch` (converted to the CVM
+    column types): over the written columns, the key excluded (the probe compares it anyway)."""
+    return fingerprints(batch, [c for c in columns if c not in KEY_COLUMNS])
+
+
 def _ident_list(columns: Sequence[str], alias: str | None = None) -> sql.Composable:
     if alias is None:
         return sql.SQL(", ").join(sql.Identifier(c) for c in columns)
@@ -148,10 +168,13 @@ def _ident_list(columns: Sequence[str], alias: str | None = None) -> sql.Composa
 
 @dataclass(frozen=True)
 class PreparedBatch:
-    """A batch converted to the CVM column types with duplicate keys dropped (`PairWriter.prepare`)."""
+    """A batch converted to the CVM column types with duplicate keys dropped and the fingerprint of each
+    row as a last column, and what the probe sends of it (`keys`: rn, VisitID, ConVisitID, fingerprint,
+    kept_null) (`PairWriter.prepare`)."""
 
     rows_read: int
     batch: pa.Table
+    keys: pa.Table | None = None
     # D23: pairs dropped because a text is longer than its column allows (a value that cannot be stored
     # whole; no partial pair is written).
     oversized: int = 0
@@ -169,11 +192,12 @@ class PairWriter:
         chunk: int,
         insert_enabled: bool = True,
         kind: PairKind = REGULAR,
+        compare: MergeCompare = "fingerprint",
     ) -> None:
         missing = [k for k in (*KEY_COLUMNS, *kind.required_columns) if k not in columns]
         if missing:
             raise ValueError(f"{kind.name} pair columns lack the column(s) {missing}")
-        forbidden = sorted(NEVER_WRITTEN.intersection(columns))
+        forbidden = sorted(NEVER_WRITTEN.union({FINGERPRINT_COLUMN}).intersection(columns))
         if forbidden:
             raise ValueError(f"pair columns must not include pipeline-owned columns {forbidden}")
         self.conn = conn
@@ -182,43 +206,64 @@ class PairWriter:
         self.chunk = chunk
         self.insert_enabled = insert_enabled
         self.kind = kind
+        self.compare = compare
+        self._kept = tuple(c for c in KEEP_WHEN_NULL if c in self.columns)
+        self._keys_analyzed = 0  # batch size the key table's statistics were gathered at
         self._create_session_tables()
 
     # -- setup -----------------------------------------------------------------------------------------
 
     def _create_session_tables(self) -> None:
-        """The session temp tables of the merge and the statements over them (once per writer)."""
-        cols = _ident_list(self.columns)
+        """The session temp tables of the merge and the statements over them (once per writer). They
+        empty themselves at every commit (ON COMMIT DELETE ROWS: cheaper than a TRUNCATE per batch), so
+        each batch is its own transaction (`write_prepared`)."""
+        cols = _ident_list((*self.columns, FINGERPRINT_COLUMN))
         with self.conn.transaction():
             for name in (INCOMING, NEW_PAIRS, BATCH_KEYS):
                 self.conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(name)))
             # Typed exactly like the CVM columns, so the compare below is between normalised values (D11).
             self.conn.execute(
-                sql.SQL("CREATE TEMP TABLE {} AS SELECT {} FROM conflictvisitmaps WITH NO DATA").format(
-                    sql.Identifier(INCOMING), cols
-                )
+                sql.SQL(
+                    "CREATE TEMP TABLE {} ON COMMIT DELETE ROWS"
+                    " AS SELECT {} FROM conflictvisitmaps WITH NO DATA"
+                ).format(sql.Identifier(INCOMING), cols)
             )
             self.conn.execute(
                 sql.SQL('CREATE INDEX ON {} ("VisitID", "ConVisitID")').format(sql.Identifier(INCOMING))
             )
+            # The keys, the fingerprint, and whether the columns users may fill arrive NULL (D11 keeps the
+            # stored values then; a value from the source is compared in full).
             self.conn.execute(
                 sql.SQL(
                     'CREATE TEMP TABLE {} (rn int4 NOT NULL, "VisitID" uuid NOT NULL,'
-                    ' "ConVisitID" uuid NOT NULL, stored bool NOT NULL DEFAULT false)'
+                    ' "ConVisitID" uuid NOT NULL, fingerprint int8 NOT NULL, kept_null bool NOT NULL,'
+                    " stored bool NOT NULL DEFAULT false) ON COMMIT DELETE ROWS"
                 ).format(sql.Identifier(BATCH_KEYS))
             )
             self.conn.execute(
                 sql.SQL(
                     'CREATE TEMP TABLE {} (rn int4 NOT NULL, "VisitID" uuid NOT NULL,'
                     ' "ConVisitID" uuid NOT NULL, conflict_id int8, first_created timestamp)'
+                    " ON COMMIT DELETE ROWS"
                 ).format(sql.Identifier(NEW_PAIRS))
             )
-            cvm_types = column_types(self.conn, "conflictvisitmaps", (*self.columns, *INSERT_COLUMNS))
+            cvm_types = column_types(
+                self.conn, "conflictvisitmaps", (*self.columns, FINGERPRINT_COLUMN, *INSERT_COLUMNS)
+            )
             self._max_lengths = varchar_lengths(self.conn, "conflictvisitmaps", self.columns)
-        written = {c: cvm_types[c] for c in self.columns}
-        self._incoming = ArrowCopy(sql.Identifier(INCOMING), written)
+        self._written = ArrowCopy(sql.Identifier(INCOMING), {c: cvm_types[c] for c in self.columns})
+        self._incoming = ArrowCopy(
+            sql.Identifier(INCOMING), {c: cvm_types[c] for c in (*self.columns, FINGERPRINT_COLUMN)}
+        )
         self._keys = ArrowCopy(
-            sql.Identifier(BATCH_KEYS), {"rn": "int4", "VisitID": "uuid", "ConVisitID": "uuid"}
+            sql.Identifier(BATCH_KEYS),
+            {
+                "rn": "int4",
+                "VisitID": "uuid",
+                "ConVisitID": "uuid",
+                "fingerprint": "int8",
+                "kept_null": "bool",
+            },
         )
         self._insert = ArrowCopy(sql.Identifier("conflictvisitmaps"), cvm_types)
         self._update_sql = self._build_update()
@@ -228,7 +273,14 @@ class PairWriter:
             "batch_keys": sql.Identifier(BATCH_KEYS),
             "owned": self.kind.owns("t"),
         }
-        self._probe_sql, self._mark_sql, self._inherit_sql, self._create_sql, self._seen_sql = (
+        (
+            self._probe_sql,
+            self._mark_sql,
+            self._inherit_sql,
+            self._create_sql,
+            self._seen_sql,
+            self._fingerprint_sql,
+        ) = (
             sql.SQL(read_sql(f"postgres/detect/{name}.sql")).format(**names)
             for name in (
                 "probe_batch_keys",
@@ -236,6 +288,7 @@ class PairWriter:
                 "inherit_conflict_ids",
                 "create_new_conflicts",
                 "record_seen_pairs",
+                "record_fingerprints",
             )
         )
         self._assign_sql: sql.Composed | None = None
@@ -275,15 +328,19 @@ class PairWriter:
             business_changed=differs(business, "t"),
             # RETURNING sees the updated row under `t`: the comparison uses the row before (`o`).
             business_changed_before=differs(business, "o"),
+            # A written row carries the fingerprint of the row it was written from (never compared).
             set_list=sql.SQL(",\n    ").join(
-                sql.SQL("{c} = {v}").format(c=sql.Identifier(c), v=new_value(c, "t")) for c in written
+                [
+                    *(sql.SQL("{c} = {v}").format(c=sql.Identifier(c), v=new_value(c, "t")) for c in written),
+                    sql.SQL("{c} = s.{c}").format(c=sql.Identifier(FINGERPRINT_COLUMN)),
+                ]
             ),
         )
 
     @property
     def column_types(self) -> dict[str, str]:
         """conflictvisitmaps type name of each written column, in the writer's column order."""
-        return dict(self._incoming.types)
+        return dict(self._written.types)
 
     # -- conversion ------------------------------------------------------------------------------------
 
@@ -297,19 +354,20 @@ class PairWriter:
         return pa.Table.from_arrays(arrays, names=list(self.columns))
 
     @staticmethod
-    def _first_of_each_key(table: pa.Table) -> pa.Table:
-        """D8 guard: one row per (VisitID, ConVisitID), the first of the batch. The source query
-        guarantees it; a duplicate would otherwise abort the insert on the unique index."""
-        rn = pa.array(np.arange(table.num_rows, dtype=np.int32))
+    def _first_of_each_key(batch: pa.Table) -> pa.Array | None:
+        """D8 guard: the rows to keep for one row per (VisitID, ConVisitID), the first of the batch, or
+        None when every key is unique. The source query guarantees it; a duplicate would otherwise abort
+        the insert on the unique index."""
+        rn = pa.array(np.arange(batch.num_rows, dtype=np.int32))
         firsts = (
-            pa.table({"v": table.column("VisitID"), "c": table.column("ConVisitID"), "rn": rn})
+            pa.table({"v": batch.column("VisitID"), "c": batch.column("ConVisitID"), "rn": rn})
             .group_by(["v", "c"], use_threads=False)
             .aggregate([("rn", "min")])
             .column("rn_min")
         )
-        if len(firsts) == table.num_rows:
-            return table
-        return table.take(pa.array(np.sort(firsts.to_numpy())))
+        if len(firsts) == batch.num_rows:
+            return None
+        return pa.array(np.sort(firsts.to_numpy()))
 
     # -- the merge -------------------------------------------------------------------------------------
 
@@ -318,7 +376,6 @@ class PairWriter:
     ) -> None:
         """D11 for the stored pairs of this writer's kind (all of `batch`), then D10 for orphans."""
         incoming = sql.Identifier(INCOMING)
-        cur.execute(sql.SQL("TRUNCATE {}").format(incoming))
         self._incoming.copy(cur, batch)
         # Statistics on the key columns only: cheap, and enough for index lookups.
         cur.execute(sql.SQL('ANALYZE {} ("VisitID", "ConVisitID")').format(incoming))
@@ -327,6 +384,7 @@ class PairWriter:
         counts.updated = sum(1 for _, business in updated if business)
         counts.refreshed = len(updated) - counts.updated
         counts.reopened = sum(1 for old, _ in updated if old == "R")
+        counts.fingerprints_recorded = cur.execute(self._fingerprint_sql).rowcount
         if self._assign_sql is not None:
             cur.execute(self._assign_sql, {"now": now})
             row = cur.fetchone()
@@ -335,11 +393,11 @@ class PairWriter:
             counts.new_conflicts += int(row[1])
 
     def _insert_new(
-        self, cur: psycopg.Cursor[Any], batch: pa.Table, rn: pa.Array, now: datetime, counts: MergeCounts
+        self, cur: psycopg.Cursor[Any], batch: pa.Table, now: datetime, counts: MergeCounts
     ) -> None:
-        """D10: conflict ids for the new pairs (rows `rn` of `batch`), then one COPY into the CVM."""
+        """D10: conflict ids for the new pairs (the rows of `batch` the probe did not find), then one COPY
+        into the CVM."""
         new_pairs = sql.Identifier(NEW_PAIRS)
-        cur.execute(sql.SQL("TRUNCATE {}").format(new_pairs))
         cur.execute(self._mark_sql)
         cur.execute(sql.SQL("ANALYZE {}").format(new_pairs))
         cur.execute(self._inherit_sql)
@@ -351,8 +409,9 @@ class PairWriter:
             sql.SQL("SELECT rn, conflict_id, first_created FROM {} ORDER BY rn").format(new_pairs)
         )
         assigned = ids.fetchall()
-        if [r[0] for r in assigned] != rn.to_pylist():
-            raise RuntimeError("conflict ids were not assigned to exactly the new pairs of the batch")
+        if any(r[1] is None for r in assigned):
+            raise RuntimeError("conflict ids were not assigned to every new pair of the batch")
+        rn = pa.array([r[0] for r in assigned], pa.int32())
         n = len(assigned)
         now_array = pa.array([now] * n, pa.timestamp("us"))
         first_created = pa.array([r[2] for r in assigned], pa.timestamp("us"))
@@ -372,18 +431,38 @@ class PairWriter:
         counts.inserted = self._insert.copy(cur, self._insert.convert(rows))
 
     def prepare(self, rows: PairRows) -> PreparedBatch:
-        """Client-side work of a batch (conversion, duplicate keys): no database access, so it can run in
-        another thread while the previous batch is written (`write_batches`)."""
+        """Client-side work of a batch (conversion, duplicate keys, fingerprints): no database access, so
+        it can run in another thread while the previous batch is written (`write_batches`)."""
         n_rows = rows.num_rows if isinstance(rows, pa.Table | pa.RecordBatch) else len(rows)
         if n_rows == 0:
             return PreparedBatch(0, pa.table({c: pa.array([]) for c in self.columns}))
-        batch = self._incoming.convert(self._arrow_table(rows))
+        batch = self._written.convert(self._arrow_table(rows))
         oversized = too_long(batch, self._max_lengths)
         dropped = 0
         if oversized is not None:
             dropped = int(pc.sum(oversized).as_py())
             batch = batch.filter(pc.invert(oversized))
-        return PreparedBatch(n_rows, self._first_of_each_key(batch), dropped)
+            if batch.num_rows == 0:
+                return PreparedBatch(n_rows, batch, None, dropped)
+        firsts = self._first_of_each_key(batch)
+        if firsts is not None:
+            batch = batch.take(firsts)
+        # Of the converted values: typed as stored, so equal fingerprints mean equal values under the
+        # same normalisation as the SQL compare (D11).
+        fingerprint = pair_fingerprints(batch, self.columns)
+        kept_null = np.ones(batch.num_rows, dtype=bool)
+        for c in self._kept:
+            kept_null &= np.asarray(batch.column(c).is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        probe = pa.table(
+            {
+                "rn": pa.array(np.arange(batch.num_rows, dtype=np.int32)),
+                "VisitID": batch.column("VisitID"),
+                "ConVisitID": batch.column("ConVisitID"),
+                "fingerprint": fingerprint,
+                "kept_null": pa.array(kept_null),
+            }
+        )
+        return PreparedBatch(n_rows, batch.append_column(FINGERPRINT_COLUMN, fingerprint), probe, dropped)
 
     def write_batch(self, rows: PairRows, *, now: datetime) -> MergeCounts:
         """Merge one batch (tuples in `columns` order, or an Arrow table/record batch with those columns)."""
@@ -407,30 +486,32 @@ class PairWriter:
         counts = MergeCounts(pairs_read=prepared.rows_read)
         if prepared.rows_read == 0:
             return counts
-        batch = prepared.batch
+        batch, keys = prepared.batch, prepared.keys
         counts.skipped_oversized_text = prepared.oversized
         counts.duplicates_dropped = prepared.rows_read - prepared.oversized - batch.num_rows
         if batch.num_rows == 0:
             return counts
-        keys = pa.table(
-            {
-                "rn": pa.array(np.arange(batch.num_rows, dtype=np.int32)),
-                "VisitID": batch.column("VisitID"),
-                "ConVisitID": batch.column("ConVisitID"),
-            }
-        )
+        assert keys is not None
+        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            # The session tables empty at commit: a batch inside the caller's transaction would see the
+            # previous batch's rows.
+            raise RuntimeError("PairWriter writes each batch in its own transaction: commit first")
         with self.conn.transaction(), self.conn.cursor() as cur:
-            cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(BATCH_KEYS)))
             self._keys.copy(cur, keys)
-            cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(BATCH_KEYS)))
-            stored = cur.execute(self._probe_sql).fetchall()
-            owned = sorted(rn for rn, is_owned in stored if is_owned)
-            if owned:
-                self._update_stored(cur, batch.take(pa.array(owned, pa.int32())), now, counts)
-            if self.insert_enabled and len(stored) < batch.num_rows:
-                is_new = np.ones(batch.num_rows, dtype=bool)
-                is_new[[rn for rn, _ in stored]] = False
-                self._insert_new(cur, batch, pa.array(np.flatnonzero(is_new).astype(np.int32)), now, counts)
+            # The statistics survive the rows (ON COMMIT DELETE ROWS): gathered again only when the batch
+            # size moved, enough for the planner's row counts.
+            if not 0.5 <= keys.num_rows / max(self._keys_analyzed, 1) <= 2:
+                cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(BATCH_KEYS)))
+                self._keys_analyzed = keys.num_rows
+            row = cur.execute(
+                self._probe_sql, {"trust_fingerprint": self.compare == "fingerprint"}
+            ).fetchone()
+            assert row is not None
+            compared, counts.fingerprint_matched, stored = row[0] or [], int(row[1]), int(row[2])
+            if compared:
+                self._update_stored(cur, batch.take(pa.array(compared, pa.int32())), now, counts)
+            if self.insert_enabled and stored < batch.num_rows:
+                self._insert_new(cur, batch, now, counts)
             cur.execute(self._seen_sql, {"run_id": self.run_id, "chunk": self.chunk})
         counts.unchanged = (
             counts.pairs_read

@@ -3,6 +3,16 @@
 * `sync_payer_provider_reminders` / `sync_payers`: load the Snowflake rows into a session temp table,
   count the unusable ones per reason (D23), and upsert the rest in one statement each (D8: one source
   row per key; rows are written only when a column differs). Counts come from the database (D13).
+* `refresh_conflictlog_staging`: bring `conflictlog_staging` up to date atomically, by applying the
+  changes (`staging_mode = "delta"`, `apply_conflictlog_staging_changes`) or by rebuilding it
+  (`"rebuild"`, for repair; also what delta does when the change log has not followed the content yet).
+* `apply_conflictlog_staging_changes` (D17 amended): the change log of migration 0032 lists every pair
+  and conflict written since the last refresh, by the previous run or by users; in one transaction the
+  staging rows of those pairs, of the pairs of those conflicts, and of visit dates that entered or left
+  the window are deleted and copied again where they still belong, the log entries taken in are deleted,
+  and `InProgressFlag` is set to 1. Readers see the old or the new content (one commit, MVCC). The rows
+  it does not touch keep their "CreatedDate" (the time their content was copied); a rebuild keeps it too
+  for the rows the log says did not change, so both modes give the same table.
 * `rebuild_conflictlog_staging`: replace the content of `conflictlog_staging` atomically. In one
   transaction the new content is built into a new table with CREATE TABLE AS (its bulk-insert path
   loads 1M wide rows ~1.6x faster than INSERT ... SELECT into a prepared table), which then gets the
@@ -39,9 +49,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -168,13 +178,19 @@ def _sync(
 
 @dataclass(frozen=True)
 class StagingRebuild:
-    """Measured outcome of one rebuild (D13)."""
+    """Measured outcome of one refresh of conflictlog_staging (D13)."""
 
-    rows: int
-    strategy: str  # "swap" (build a new table, rename) or "in_place" (truncate and copy, one transaction)
+    rows: int  # rows written: the whole content (rebuild) or the rows copied again (delta)
+    strategy: str  # "swap" (build a new table, rename), "in_place" (truncate and copy) or "delta"
     lock_attempts: int
     blockers: tuple[str, ...]
     in_progress_rows: int  # settings rows set to InProgressFlag = 1 (0 when not asked)
+    deleted: int = 0  # delta: staging rows removed (copies redone, rows that left the window)
+    changes: int = 0  # change log entries taken in
+    notes: tuple[str, ...] = ()
+
+
+StagingMode = Literal["delta", "rebuild"]
 
 
 @dataclass(frozen=True)
@@ -184,6 +200,62 @@ class _Column:
     not_null: bool
     default: str | None
     comment: str | None
+
+
+def refresh_conflictlog_staging(
+    conn: psycopg.Connection,
+    *,
+    mode: StagingMode,
+    window_start: date,
+    window_end: date,
+    now: datetime,
+    set_in_progress: bool = True,
+    lock_timeout_ms: int = 2000,
+    lock_attempts: int = 30,
+    on_phase: PhaseHook | None = None,
+) -> StagingRebuild:
+    """Bring conflictlog_staging to the content of the conflict tables, atomically for readers, with
+    settings."InProgressFlag" = 1 in the same commit when `set_in_progress` (D17).
+
+    "delta" applies the changes logged since the last refresh (`apply_conflictlog_staging_changes`),
+    unless the change log cannot be trusted for it (never refreshed since migration 0032, a TRUNCATE):
+    then, like "rebuild", the content is rebuilt (`rebuild_conflictlog_staging`). Both give the same
+    table.
+    """
+    if mode == "delta":
+        with conn.transaction():
+            row = conn.execute(_statement("select_staging_reader")).fetchone()
+        if row is not None and not row[0] and row[1] is not None and row[2] is not None:
+            return apply_conflictlog_staging_changes(
+                conn,
+                window_start=window_start,
+                window_end=window_end,
+                now=now,
+                set_in_progress=set_in_progress,
+                on_phase=on_phase,
+            )
+        rebuilt = rebuild_conflictlog_staging(
+            conn,
+            window_start=window_start,
+            window_end=window_end,
+            now=now,
+            set_in_progress=set_in_progress,
+            lock_timeout_ms=lock_timeout_ms,
+            lock_attempts=lock_attempts,
+            on_phase=on_phase,
+        )
+        note = "rebuilt: the change log has not followed this content yet (first refresh, or a TRUNCATE)"
+        return replace(rebuilt, notes=(*rebuilt.notes, note))
+    return rebuild_conflictlog_staging(
+        conn,
+        window_start=window_start,
+        window_end=window_end,
+        now=now,
+        set_in_progress=set_in_progress,
+        lock_timeout_ms=lock_timeout_ms,
+        lock_attempts=lock_attempts,
+        on_phase=on_phase,
+    )
 
 
 def rebuild_conflictlog_staging(
@@ -203,6 +275,11 @@ def rebuild_conflictlog_staging(
     `on_phase` (tests, benchmarks) is called with "built" once the new content is complete but not yet
     visible, "locked" when the swap holds the table's lock, and "swapped" when the new content replaced
     the old one and the flag is set, just before the commit.
+
+    The change log's entries (migration 0032) are taken in by the same commit, so applying the changes
+    can follow from here. When the log already followed the old content, rows it says did not change
+    keep their "CreatedDate" (the time their content was copied), as applying the changes would: both
+    modes give the same table (D17 amended).
     """
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise StagingError("rebuild_conflictlog_staging needs a connection outside any transaction")
@@ -216,16 +293,29 @@ def rebuild_conflictlog_staging(
         columns = _columns(conn, STAGING_TABLE)
         if not columns:
             raise StagingError(f"table {STAGING_TABLE} has no columns; run `db migrate`")
+        reader = conn.execute(_statement("select_staging_reader")).fetchone()
+        changes = conn.execute(_statement("take_staging_changes")).rowcount
+        conn.execute("ANALYZE _staging_log")
+        names = {c.name for c in columns}
+        keep = reader is not None and not reader[0] and {"ID", "CONFLICTID", "CreatedDate"} <= names
+        if keep:
+            conn.execute(_statement("kept_created_dates"))
+            conn.execute("ANALYZE _staging_kept")
         select_list = _staging_select_list(
-            [c.name for c in columns], {c.name for c in _columns(conn, "conflictvisitmaps")}
+            [c.name for c in columns],
+            {c.name for c in _columns(conn, "conflictvisitmaps")},
+            sql.SQL("COALESCE(kept.{}, {})").format(sql.Identifier("CreatedDate"), sql.Placeholder("now"))
+            if keep
+            else None,
         )
+        kept_join = sql.SQL('LEFT JOIN _staging_kept kept ON kept."ID" = cvm."ID"' if keep else "")
         blockers = tuple(
             str(r[0]) for r in conn.execute(_statement("select_swap_blockers"), {"table": STAGING_TABLE})
         )
         if blockers:
-            rows = _build(conn, _BUILD_TABLE, columns, select_list, params, temporary=True)
+            rows = _build(conn, _BUILD_TABLE, columns, select_list, params, kept_join, temporary=True)
         else:
-            rows = _build(conn, _NEW_TABLE, columns, select_list, params, temporary=False)
+            rows = _build(conn, _NEW_TABLE, columns, select_list, params, kept_join, temporary=False)
             index_names = _copy_surroundings(conn, STAGING_TABLE, _NEW_TABLE, columns)
         if on_phase:
             on_phase("built")
@@ -236,6 +326,8 @@ def rebuild_conflictlog_staging(
             _replace_rows(conn, columns)
         else:
             _swap_tables(conn, index_names)
+        conn.execute(_statement("consume_staging_changes"))
+        conn.execute(_statement("record_staging_refresh"), params)
         flagged = conn.execute('UPDATE settings SET "InProgressFlag" = 1').rowcount if set_in_progress else 0
         if on_phase:
             on_phase("swapped")
@@ -243,7 +335,70 @@ def rebuild_conflictlog_staging(
         # Outside the swap: removing ~GBs of files takes seconds and must not extend the lock.
         with conn.transaction():
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(old))
-    return StagingRebuild(rows, "in_place" if blockers else "swap", attempts, blockers, flagged)
+    strategy = "in_place" if blockers else "swap"
+    return StagingRebuild(rows, strategy, attempts, blockers, flagged, changes=changes)
+
+
+def apply_conflictlog_staging_changes(
+    conn: psycopg.Connection,
+    *,
+    window_start: date,
+    window_end: date,
+    now: datetime,
+    set_in_progress: bool = True,
+    on_phase: PhaseHook | None = None,
+) -> StagingRebuild:
+    """D17 amended: apply the changes logged since the last refresh to conflictlog_staging, in one
+    transaction (readers see the old or the new content, never a mix: MVCC), with InProgressFlag = 1 in
+    the same commit.
+
+    The rows redone are those of the pairs in the change log (migration 0032), of the conflicts in it,
+    and of the visit dates that entered the window; rows that left the window go. The staging copy is
+    taken at the start of the run, before any conflict table changes (D17), so "the changes" are those of
+    the previous run and of users since: exactly what the log holds. `on_phase` gets "built" once the new
+    rows are written (not yet visible) and "swapped" just before the commit.
+    """
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise StagingError("apply_conflictlog_staging_changes needs a connection outside any transaction")
+    with conn.transaction():
+        reader = conn.execute(_statement("select_staging_reader")).fetchone()
+        if reader is None or reader[0] or reader[1] is None or reader[2] is None:
+            raise StagingError("the change log does not follow conflictlog_staging yet: rebuild it first")
+        old_start, old_end = reader[1], reader[2]
+        columns = _columns(conn, STAGING_TABLE)
+        select_list = _staging_select_list(
+            [c.name for c in columns], {c.name for c in _columns(conn, "conflictvisitmaps")}
+        )
+        changes = conn.execute(_statement("take_staging_changes")).rowcount
+        # Planned as a handful of rows, the joins on it (and the consuming DELETE) loop over whole tables.
+        conn.execute("ANALYZE _staging_log")
+        params = {
+            "window_start": window_start,
+            "window_end": window_end,
+            "old_start": old_start,
+            "old_end": old_end,
+            "now": now,
+        }
+        conn.execute(_statement("select_staging_pairs"), params)
+        conn.execute("ANALYZE _staging_pairs")
+        deleted_row = conn.execute(_statement("delete_staging_rows"), params).fetchone()
+        deleted = int(deleted_row[0]) if deleted_row else 0
+        insert = sql.SQL(read_sql("postgres/staging/insert_staging_rows.sql")).format(
+            columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
+            select_list=sql.SQL(", ").join(
+                sql.SQL("CAST({} AS {})").format(term, sql.SQL(c.type))
+                for term, c in zip(select_list, columns, strict=True)
+            ),
+        )
+        rows = conn.execute(insert, params).rowcount
+        if on_phase:
+            on_phase("built")
+        conn.execute(_statement("consume_staging_changes"))
+        conn.execute(_statement("record_staging_refresh"), params)
+        flagged = conn.execute('UPDATE settings SET "InProgressFlag" = 1').rowcount if set_in_progress else 0
+        if on_phase:
+            on_phase("swapped")
+    return StagingRebuild(rows, "delta", 0, (), flagged, deleted=deleted, changes=changes)
 
 
 def _swap_tables(conn: psycopg.Connection, index_names: Sequence[tuple[str, str]]) -> None:
@@ -274,6 +429,7 @@ def _build(
     columns: Sequence[_Column],
     select_list: Sequence[sql.Composable],
     params: dict[str, Any],
+    kept_join: sql.Composable,
     *,
     temporary: bool,
 ) -> int:
@@ -287,6 +443,7 @@ def _build(
             for term, c in zip(select_list, columns, strict=True)
         ),
         on_commit=sql.SQL("ON COMMIT DROP" if temporary else ""),
+        kept_join=kept_join,
     )
     return conn.execute(statement, params).rowcount
 
@@ -355,8 +512,11 @@ def _analyze_keys(conn: psycopg.Connection, table: str, columns: Sequence[_Colum
     )
 
 
-def _staging_select_list(staging_columns: Sequence[str], cvm_columns: set[str]) -> list[sql.Composable]:
-    """B.2: the source expression of each staging column, in order."""
+def _staging_select_list(
+    staging_columns: Sequence[str], cvm_columns: set[str], created: sql.Composable | None = None
+) -> list[sql.Composable]:
+    """B.2: the source expression of each staging column, in order; "CreatedDate" is `created` (default:
+    the time of the copy)."""
     present = set(staging_columns)
     terms: list[sql.Composable] = []
     missing = []
@@ -366,7 +526,7 @@ def _staging_select_list(staging_columns: Sequence[str], cvm_columns: set[str]) 
         elif column in _OWN_VALUE:
             terms.append(sql.Identifier("cvm", _OWN_VALUE[column]))
         elif column == "CreatedDate":
-            terms.append(sql.Placeholder("now"))
+            terms.append(created if created is not None else sql.Placeholder("now"))
         elif column in cvm_columns:
             terms.append(sql.Identifier("cvm", column))
         else:
