@@ -31,6 +31,8 @@ DOCKER_TAG_PREFIX: Final = "visit-conflicts-"
 ECR_IMAGES_KEPT: Final = 20
 # The Lambda that ends a run the state machine could not close (abnormal end), beside the step Lambdas.
 ABNORMAL_END_HANDLER: Final = "functions.cleanup.handler"
+# The operators' explain Lambda (docs/explain.md): not a step, the state machine never invokes it.
+EXPLAIN_HANDLER: Final = "functions.explain.handler"
 MIGRATE_COMMAND: Final = "migrate"
 CONTAINER_NAME: Final = "pipeline"
 LAMBDA_HANDLER_TEMPLATE: Final = "functions.{step}.handler"

@@ -1,12 +1,14 @@
 """The Lambda steps as container-image functions built from the pipeline's one image (`lambda` target),
-plus the abnormal-end cleanup function.
+plus the abnormal-end cleanup function and the operators' explain function.
 
 One function per step of kind "lambda" in the step list; its image command is that step's handler in
 `functions/`. Least privilege by role: the opening step (preflight) reads both secrets and may describe
 this state machine's executions (to tell later whether the execution that owns a run still runs); the
 closing steps read only the PostgreSQL secret, never Snowflake's; only the last closing step (report)
 and the abnormal-end cleanup send email (D22). The cleanup function also describes executions: it
-leaves a redriven, running execution to its own closing states.
+leaves a redriven, running execution to its own closing states. The explain function
+(`visit-conflicts explain` for an operator, docs/explain.md) is not a step: nothing in the stack invokes
+it; it reads both databases (both secrets) and is granted nothing else, no email, no executions.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from visit_conflicts.pipeline import Step, pipeline_shape
 
 ABNORMAL_END = "cleanup"
 ABNORMAL_END_TIMEOUT_SECONDS = 900  # restore + report in one invocation, each bounded far below
+EXPLAIN = "explain"
+# One visit's group: a few Snowflake queries (a suspended warehouse resumes first) and a few PostgreSQL
+# reads. An operator waits for the answer (`aws lambda invoke` is synchronous), so fail within minutes.
+EXPLAIN_TIMEOUT_SECONDS = 300
 
 
 class PipelineFunctions(Construct):
@@ -100,6 +106,14 @@ class PipelineFunctions(Construct):
         self.abnormal_end.add_to_role_policy(send_email)
         self.abnormal_end.add_to_role_policy(describe)
         _acknowledge_describe(self.abnormal_end, executions)
+        self.explain = self._function(
+            EXPLAIN,
+            c.EXPLAIN_HANDLER,
+            "visit-conflicts explain: why a visit or pair is (not) a conflict; read only, for operators",
+            EXPLAIN_TIMEOUT_SECONDS,
+        )
+        # It reads the visits from Snowflake and the stored pairs and the ledger from PostgreSQL.
+        secrets.grant_read(self.explain)
 
     def _function(
         self, name: str, handler: str, description: str, timeout: int
@@ -136,7 +150,7 @@ class PipelineFunctions(Construct):
 
     @property
     def all_functions(self) -> list[lambda_.IFunction]:
-        return [*self._by_step.values(), self.abnormal_end]
+        return [*self._by_step.values(), self.abnormal_end, self.explain]
 
 
 def _construct_id(step_name: str) -> str:

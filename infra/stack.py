@@ -157,6 +157,13 @@ class PipelineStack(Stack):
             value=functions.abnormal_end.function_name,
             description="the abnormal-end cleanup: invoke it by hand to close a run (docs/runbook.md)",
         )
+        CfnOutput(
+            self,
+            "ExplainFunctionName",
+            value=functions.explain.function_name,
+            description="visit-conflicts explain for operators: invoke it with a visit or a pair "
+            "(docs/runbook.md, docs/explain.md)",
+        )
         _acknowledge_custom_resource_provider(self)
         Validations.of(self).add_plugins(AwsSolutionsChecks(self))
 

@@ -190,17 +190,19 @@ def test_the_migrate_machine_runs_the_image_as_migrate_on_its_own_task(synthesis
 # -- compute ----------------------------------------------------------------------------------------
 
 
-def test_lambda_steps_and_the_abnormal_end_cleanup_are_image_functions_in_the_vpc(
+def test_lambda_steps_the_abnormal_end_cleanup_and_explain_are_image_functions_in_the_vpc(
     synthesised: Synthesised,
 ) -> None:
     functions = _image_functions(synthesised)
     lambda_steps = [s for s in STEPS if s.kind == "lambda"]
-    assert len(functions) == len(lambda_steps) + 1  # + the abnormal-end cleanup
+    assert len(functions) == len(lambda_steps) + 2  # + the abnormal-end cleanup and explain
     network = synthesised.config.network
+    (group,) = synthesised.resources("AWS::EC2::SecurityGroup")
     for logical_id, function in functions.items():
         props = function["Properties"]
         assert props["Architectures"] == ["x86_64"]
         assert props["VpcConfig"]["SubnetIds"] == network.private_subnet_ids
+        assert props["VpcConfig"]["SecurityGroupIds"] == [{"Fn::GetAtt": [group, "GroupId"]}]
         assert props["Timeout"] <= c.LAMBDA_MAX_TIMEOUT_SECONDS
         assert "LogGroup" in props["LoggingConfig"], logical_id
     for step in lambda_steps:
@@ -473,12 +475,13 @@ def test_environment_variables_hold_names_and_addresses_never_secrets(synthesise
         assert secret_name not in text  # not even the names: those come from the config file
 
 
-def test_snowflake_secret_only_for_preflight_and_the_step_tasks(synthesised: Synthesised) -> None:
+def test_snowflake_secret_only_for_preflight_explain_and_the_step_tasks(synthesised: Synthesised) -> None:
     """The closing Lambdas, the abnormal-end cleanup and the migration never open Snowflake."""
     tasks = _task_definitions(synthesised)
     secrets = synthesised.config.secrets
     assert _roles_reading_secret(synthesised, secrets.source) == {
         _step_role(synthesised, SHAPE.opening.name),
+        _role_of(synthesised, _function_with_handler(synthesised, c.EXPLAIN_HANDLER)),
         _task_role(tasks["step"]),
     }
     assert _roles_reading_secret(synthesised, secrets.target) == {
