@@ -1,12 +1,12 @@
 """PostgreSQL side of the plan step: the run's scope groups in the ledger-side table `run_scope_group`.
 
-Keyed by run id and chunk, so the detect chunks and finalize (possibly other processes) read the same
-scope. Statements: `sql/postgres/plan/`.
+Keyed by run id and chunk, so the detect chunks (`iter_chunk_groups`) and finalize (possibly other
+processes) read the same scope. Statements: `sql/postgres/plan/`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import date
 
 import psycopg
@@ -44,3 +44,14 @@ def count_scope_groups(conn: psycopg.Connection, run_id: str) -> dict[str, int]:
     conn.commit()
     assert row is not None
     return {"groups": int(row[0]), "ssns": int(row[1]), "dates": int(row[2])}
+
+
+def iter_chunk_groups(
+    conn: psycopg.Connection, run_id: str, chunk: int, batch_size: int
+) -> Iterator[tuple[date, str]]:
+    """The (visit date, SSN) groups plan recorded for one chunk of the run, read through a server-side
+    cursor in batches of `batch_size` (a chunk of a bulk refresh holds many groups)."""
+    with conn.transaction(), conn.cursor(name=f"chunk_groups_{chunk}") as cur:
+        cur.itersize = batch_size
+        cur.execute(read_sql("postgres/plan/select_chunk_groups.sql"), {"run_id": run_id, "chunk": chunk})
+        yield from cur
