@@ -283,6 +283,36 @@ def stream_rows(cur: Any, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
         yield [tuple(r) for r in rows]
 
 
+def stream_tables(cur: Any, batch_size: int, schema: Any) -> Iterator[Any]:
+    """The result of the query just executed on `cur`, as Arrow tables of at most `batch_size` rows with
+    exactly `schema` (`pair_arrow_schema`). Both the connector and the emulation hand out result batches
+    that convert to Arrow without per-value Python work; every batch is cast to `schema` before batches
+    are joined, so result chunks of different integer widths or timestamp units always join. Memory
+    stays bounded by one result batch plus one output batch."""
+    import pyarrow as pa
+
+    batches = cur.get_result_batches()
+    if batches is None:  # pragma: no cover - a connector without result batches
+        yield from stream_rows(cur, batch_size)
+        return
+    pending: list[Any] = []
+    pending_rows = 0
+    for batch in batches:
+        # Microseconds always (the default is ns or us per result chunk; PostgreSQL keeps us).
+        table = conform_table(batch.to_arrow(force_microsecond_precision=True), schema)
+        if table.num_rows == 0:
+            continue
+        pending.append(table)
+        pending_rows += table.num_rows
+        while pending_rows >= batch_size:
+            merged = pa.concat_tables(pending)
+            yield merged.slice(0, batch_size)
+            rest = merged.slice(batch_size)
+            pending, pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+    if pending_rows:
+        yield pa.concat_tables(pending)
+
+
 def _call_fetch_arrow(fetch_arrow: Any) -> Iterable[Any]:
     try:
         return fetch_arrow(force_microsecond_precision=True)

@@ -31,11 +31,10 @@ from visit_conflicts.source.common import (
     SourceScope,
     check_batch_size,
     check_paramstyle,
-    conform_table,
     create_scope_rows,
     load_reference_data,
     run_params,
-    stream_rows,
+    stream_tables,
 )
 from visit_conflicts.sql_files import read_sql
 
@@ -90,36 +89,13 @@ def prepare_scope_rows(sf_conn: Any, scope: SourceScope, days: Sequence[date]) -
 def iter_pair_tables(sf_conn: Any, scope: SourceScope, batch_size: int, schema: Any) -> Iterator[Any]:
     """The conflict pairs of the session's scope rows (`load_delta_groups` or `prepare_scope_rows` ran
     on this connection), as Arrow tables of at most `batch_size` rows with exactly `schema`
-    (`common.pair_arrow_schema` of the pair columns), each ordered pair key once (D8). Both the
-    connector and the emulation hand out result batches that convert to Arrow without per-value Python
-    work; every batch is cast to `schema` before batches are joined, so result chunks of different
-    integer widths or timestamp units always join. The writer encodes them for COPY in bulk. Memory
-    stays bounded by one result batch plus one output batch."""
-    import pyarrow as pa
-
+    (`common.pair_arrow_schema` of the pair columns), each ordered pair key once (D8), whatever widths
+    and units the result chunks come in (`common.stream_tables`). The writer encodes them for COPY in
+    bulk."""
     check_batch_size(batch_size)
     cur = sf_conn.cursor()
     try:
         cur.execute(read_sql(_DETECT_SQL.format("select_conflict_pairs")), run_params(scope))
-        batches = cur.get_result_batches()
-        if batches is None:  # pragma: no cover - a connector without result batches
-            yield from stream_rows(cur, batch_size)
-            return
-        pending: list[Any] = []
-        pending_rows = 0
-        for batch in batches:
-            # Microseconds always (the default is ns or us per result chunk; PostgreSQL keeps us).
-            table = conform_table(batch.to_arrow(force_microsecond_precision=True), schema)
-            if table.num_rows == 0:
-                continue
-            pending.append(table)
-            pending_rows += table.num_rows
-            while pending_rows >= batch_size:
-                merged = pa.concat_tables(pending)
-                yield merged.slice(0, batch_size)
-                rest = merged.slice(batch_size)
-                pending, pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
-        if pending_rows:
-            yield pa.concat_tables(pending)
+        yield from stream_tables(cur, batch_size, schema)
     finally:
         cur.close()
