@@ -13,12 +13,14 @@ pair query (about 40 KB of SQL) and holds the GIL while it runs, so parallel chu
 The cache keys the DuckDB text by the statement as bound (the same text gives the same translation);
 every chunk of a run binds the same pair query, so it is translated once per process. Statements that
 change anything (DDL, DML, session settings) keep fakesnow's own path, and so does any query whose cached
-form fails: fakesnow then raises the error it would have raised.
+form fails: fakesnow then raises the error it would have raised. `VC_EMULATION_TRANSLATION_CACHE=0` in
+the environment turns the cache off (to measure what it saves).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 import time
@@ -95,6 +97,7 @@ _ddl_lock = threading.Lock()
 _QUERY = re.compile(r"^(?:\s*--[^\n]*\n|\s*/\*.*?\*/)*\s*(SELECT|WITH)\b", re.IGNORECASE | re.DOTALL)
 # Distinct bound queries kept; a run binds a few dozen, and the largest translation is about 40 KB.
 _CACHE_SIZE = 128
+_CACHE_ON = os.environ.get("VC_EMULATION_TRANSLATION_CACHE", "1") != "0"
 
 
 @dataclass
@@ -245,7 +248,13 @@ class _EmulatedCursor:
         if _DDL.match(command):
             with _ddl_lock:
                 return self._cursor.execute(command, *args, **kwargs)
-        if _QUERY.match(command) and not kwargs and len(args) <= 1 and self._cached(command, *args):
+        if (
+            _CACHE_ON
+            and _QUERY.match(command)
+            and not kwargs
+            and len(args) <= 1
+            and self._cached(command, *args)
+        ):
             return self
         return self._cursor.execute(command, *args, **kwargs)
 
