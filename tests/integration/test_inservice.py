@@ -356,7 +356,8 @@ def test_delta_mode_takes_changed_rows_and_their_counterparts_window_mode_everyt
     )
     new_event = w.event(902, provider=p2, caregiver=w.src.caregiver(other_ssn), start=at(12), end=at(14))
     delta = w.run()
-    assert (delta.counts["scope_ssns"], delta.counts["scope_events"]) == (1, 1)
+    # The scope is the changed event alone: no visit changed, none is at the event's provider.
+    assert (delta.counts["scope_visits"], delta.counts["scope_events"]) == (0, 1)
     assert w.pair_keys("N") == both(old_visit, old_event) | both(counterpart, new_event)
     assert delta.counts["resolved"] == 0
     window = w.run(inservice_scope="window")
@@ -365,7 +366,7 @@ def test_delta_mode_takes_changed_rows_and_their_counterparts_window_mode_everyt
     assert window.counts["resolved"] == 2
 
 
-def test_changed_visit_brings_its_whole_person_into_scope(world: World) -> None:
+def test_changed_visit_re_decides_its_pairs(world: World) -> None:
     """D14 delta mode: a visit that moved away from an (unchanged) event resolves their pairs."""
     w = world
     p1, p2 = w.src.provider(), w.src.provider()

@@ -33,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from visit_conflicts.columns import PAIR_COLUMNS
+from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS, PAIR_COLUMNS
 from visit_conflicts.sql_files import read_sql
 from visit_conflicts.store.reference import ReferenceData
 
@@ -66,12 +66,14 @@ PIPELINE_STATEMENTS: tuple[str, ...] = (
     "detect/select_conflict_pairs",
     "inservice/create_caregiver",
     "inservice/create_provider",
+    "inservice/create_scope_visit",
     "inservice/create_scope_ssn",
     "inservice/create_scope_event",
     "inservice/create_events",
+    "inservice/create_scope_row",
     "inservice/create_candidates",
     "inservice/create_visits",
-    "inservice/select_scope_ssns",
+    "inservice/select_scope_visits",
     "inservice/select_scope_events",
     "inservice/select_pairs",
     "inservice/count_skipped_rows",
@@ -401,8 +403,9 @@ def run_source_check(
     progress: Callable[[str], None] | None = None,
 ) -> CheckReport:
     """The smoke test on one connection (`engine` 'snowflake' or 'emulation'): schema, every statement
-    in pipeline order, probes. `cvm_types`: the target's conflictvisitmaps types of the pair columns
-    (as the detect step uses them); without them, the pair query's result metadata stands in."""
+    in pipeline order, probes. `cvm_types`: the target's conflictvisitmaps types of the pair columns,
+    InService's included (as the detect and inservice steps use them); without them, the pair
+    queries' result metadata stands in."""
     from visit_conflicts.context import RunContext
     from visit_conflicts.source import detect, plan, preflight, staging, status
     from visit_conflicts.source.common import SourceQueryError, SourceScope, pair_arrow_schema, run_params
@@ -535,10 +538,19 @@ def run_source_check(
 
     def inservice_run() -> str:
         inservice.prepare()
-        ssns = count(inservice.scope_ssns(batch_size))
+        visits = count(inservice.scope_visits(batch_size))
         events = count(inservice.scope_events(batch_size))
-        pairs = count(inservice.pairs(batch_size))
-        return f"{ssns} scoped SSNs, {events} changed events, {pairs} pairs"
+        types = cvm_types
+        if types is None or any(c not in types for c in INSERVICE_PAIR_COLUMNS):
+            describe = conn.cursor()
+            try:
+                statement = read_sql("snowflake/inservice/select_pairs.sql")
+                types = _describe_pair_types(describe, statement, inservice_scope.params())
+            finally:
+                describe.close()
+        schema = pair_arrow_schema({c: types[c] for c in INSERVICE_PAIR_COLUMNS})
+        pairs = count(inservice.pair_tables(batch_size, schema))
+        return f"{visits} scoped visits, {events} changed events, {pairs} pairs"
 
     attempt("statements", "inservice", inservice_run)
     attempt("statements", "inservice skip counts", lambda: _counts(inservice.skipped_rows()))
