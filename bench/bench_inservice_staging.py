@@ -10,7 +10,8 @@ for 1M rows), when the new content became visible, and how long a rebuild's swap
 
 inservice: the generator's source at --scale (default 0.1) with its anchor as "now"; one window-mode run
 fills CVM, then --runs delta-mode runs of the inservice step (target <= 10 s at scale 0.1), each
-re-evaluating the people changed within the cutoff (the steady state: nothing to write).
+re-evaluating the pairs of the visits and events changed within the cutoff and of the changed events'
+caregiver records' visits (the steady state: nothing to write).
 
     .venv/bin/python -m bench.bench_inservice_staging [--staging-rows 1000000] [--changed 10000] [--reuse]
         [--scale 0.1] [--runs 3] [--only staging|inservice] [--pg-dsn DSN]

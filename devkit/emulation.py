@@ -6,14 +6,28 @@ directory: database `ANALYTICS` lives in `<source_dir>/ANALYTICS.db`. It patches
 cursor on one shared in-process database, which is safe to use from several threads (one connection per
 thread). `create_source_schema` makes the source tables (`sql/snowflake/schema/`) for writers of a source
 directory: the generator and the tests.
+
+Queries (a statement that only reads: SELECT or WITH) go through a translation cache: fakesnow parses
+each statement with sqlglot and rewrites it for DuckDB on every execution, which costs seconds for the
+pair query (about 40 KB of SQL) and holds the GIL while it runs, so parallel chunks wait on each other.
+The cache keys the DuckDB text by the statement as bound (the same text gives the same translation);
+every chunk of a run binds the same pair query, so it is translated once per process. Statements that
+change anything (DDL, DML, session settings) keep fakesnow's own path, and so does any query whose cached
+form fails: fakesnow then raises the error it would have raised. `VC_EMULATION_TRANSLATION_CACHE=0` in
+the environment turns the cache off (to measure what it saves).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
+import time
+import uuid
 import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +92,139 @@ _DDL = re.compile(
 _ddl_lock = threading.Lock()
 
 
+# A statement that only reads: leading comments, then SELECT or WITH (a CREATE ... AS SELECT starts with
+# CREATE and is not one).
+_QUERY = re.compile(r"^(?:\s*--[^\n]*\n|\s*/\*.*?\*/)*\s*(SELECT|WITH)\b", re.IGNORECASE | re.DOTALL)
+# Distinct bound queries kept; a run binds a few dozen, and the largest translation is about 40 KB.
+_CACHE_SIZE = 128
+_CACHE_ON = os.environ.get("VC_EMULATION_TRANSLATION_CACHE", "1") != "0"
+
+
+@dataclass
+class TranslationStats:
+    """What the translation cache did in this process: translations made (misses), reuses (hits), the
+    seconds the misses spent translating and the seconds the hits would have spent."""
+
+    misses: int = 0
+    hits: int = 0
+    translate_seconds: float = 0.0
+    saved_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Translation:
+    duckdb_sql: str
+    transformed: Any  # fakesnow's transformed expression, kept as fakesnow keeps it with a result
+    seconds: float
+
+
+class _TranslationCache:
+    """Bound query text -> its DuckDB translation (LRU), shared by every emulated connection of the
+    process. One thread translates a given text; the others wanting it wait for that translation
+    instead of repeating it."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, _Translation | None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._translating: dict[str, threading.Lock] = {}
+        self.stats = TranslationStats()
+
+    def get(self, bound: str, translate: Any) -> _Translation | None:
+        """The translation of `bound`, made by `translate()` (None: not cacheable) on first use."""
+        with self._lock:
+            if bound in self._entries:
+                return self._hit(bound)
+            key_lock = self._translating.setdefault(bound, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if bound in self._entries:
+                    return self._hit(bound)
+            started = time.perf_counter()
+            translation = translate()
+            seconds = time.perf_counter() - started
+            if translation is not None:
+                translation = _Translation(translation[0], translation[1], seconds)
+            with self._lock:
+                self._entries[bound] = translation
+                self._translating.pop(bound, None)
+                self.stats.misses += 1
+                self.stats.translate_seconds += seconds
+                while len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
+            return translation
+
+    def _hit(self, bound: str) -> _Translation | None:
+        self._entries.move_to_end(bound)
+        translation = self._entries[bound]
+        self.stats.hits += 1
+        if translation is not None:
+            self.stats.saved_seconds += translation.seconds
+        return translation
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.stats = TranslationStats()
+
+
+_translations = _TranslationCache(_CACHE_SIZE)
+
+
+def translation_stats() -> TranslationStats:
+    """A copy of the translation cache's counters (benchmarks report them)."""
+    with _translations._lock:
+        return TranslationStats(**vars(_translations.stats))
+
+
+def clear_translations() -> None:
+    """Forget every cached translation and reset the counters."""
+    _translations.clear()
+
+
+def _translate(cursor: Any, bound: str) -> tuple[str, Any] | None:
+    """fakesnow's own translation of one bound query (parse, rewrite, DuckDB text), or None when the
+    statement is not a single plain query (fakesnow's path then handles it)."""
+    from fakesnow.dialect import parse_one
+    from sqlglot import exp
+
+    expression = parse_one(bound)
+    cursor.check_db_and_schema(expression)
+    statements = cursor._transform_explode(expression)
+    if len(statements) != 1:
+        return None
+    transformed = cursor._transform(statements[0], None)
+    # A query that samples with a seed gets a prefix statement from fakesnow: not cached.
+    if not isinstance(transformed, exp.Query) or transformed.find(exp.TableSample) is not None:
+        return None
+    return transformed.sql(dialect="duckdb"), transformed
+
+
+def _run_translated(cursor: Any, translation: _Translation) -> None:
+    """Run a cached translation on a fakesnow cursor and leave the result where fakesnow's own
+    execution leaves it (fakesnow 0.12: `FakeSnowflakeCursor._execute` for a query)."""
+    cursor._sqlstate = None
+    cursor._arrow_table = None
+    cursor._arrow_table_fetch_index = None
+    cursor._rowcount = None
+    cursor._sfqid = None
+    cursor._duck_conn.execute(translation.duckdb_sql)
+    table = cursor._duck_conn.to_arrow_table()
+    cursor._arrow_table = table
+    cursor._rowcount = table.num_rows
+    cursor._sfqid = str(uuid.uuid4())
+    cursor._last_sql = translation.duckdb_sql
+    cursor._last_params = None
+    cursor._last_transformed = translation.transformed
+    cursor._conn.results_cache[cursor._sfqid] = (
+        table,
+        table.num_rows,
+        translation.duckdb_sql,
+        None,
+        translation.transformed,
+    )
+
+
 class _ArrowResultBatch:
     def __init__(self, batch: Any) -> None:
         self._batch = batch
@@ -101,7 +248,33 @@ class _EmulatedCursor:
         if _DDL.match(command):
             with _ddl_lock:
                 return self._cursor.execute(command, *args, **kwargs)
+        if (
+            _CACHE_ON
+            and _QUERY.match(command)
+            and not kwargs
+            and len(args) <= 1
+            and self._cached(command, *args)
+        ):
+            return self
         return self._cursor.execute(command, *args, **kwargs)
+
+    def _cached(self, command: str, params: Any = None) -> bool:
+        """Run `command` through the translation cache; False: it takes fakesnow's own path (not a
+        plain query, or its cached form failed, so fakesnow reports the error in its own terms)."""
+        cursor = self._cursor
+        try:
+            bound, rest = cursor._rewrite_with_params(cursor._inline_variables(command), params)
+            if rest is not None:  # bound server-side: fakesnow passes the values to DuckDB itself
+                return False
+            # The current database and schema take part: fakesnow qualifies names with them.
+            key = f"{cursor._conn.database}.{cursor._conn.schema}\n{bound}"
+            translation = _translations.get(key, lambda: _translate(cursor, bound))
+            if translation is None:
+                return False
+            _run_translated(cursor, translation)
+        except Exception:
+            return False
+        return True
 
     def get_result_batches(self) -> list[Any] | None:
         """Result batches that convert to Arrow, as the real connector's do (fakesnow 0.12 leaves

@@ -426,8 +426,9 @@ def cmd_source(args: argparse.Namespace) -> int:
 
 
 def _target_reference(args: argparse.Namespace, params: Any) -> tuple[Any, dict[str, str]]:
-    """Reference data and the pair columns' conflictvisitmaps types from the target (read only)."""
-    from visit_conflicts.columns import PAIR_COLUMNS
+    """Reference data and the pair columns' conflictvisitmaps types (InService's too) from the target
+    (read only)."""
+    from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS
     from visit_conflicts.store.arrow_copy import column_types
     from visit_conflicts.store.db import connect
     from visit_conflicts.store.reference import load_reference_data
@@ -440,7 +441,7 @@ def _target_reference(args: argparse.Namespace, params: Any) -> tuple[Any, dict[
         dsn = postgres_dsn(secrets_provider().get(params.target.secret_name))
     schema = args.schema or params.target.schema_name
     with connect(dsn, schema, autocommit=True) as conn:
-        return load_reference_data(conn), column_types(conn, "conflictvisitmaps", PAIR_COLUMNS)
+        return load_reference_data(conn), column_types(conn, "conflictvisitmaps", INSERVICE_PAIR_COLUMNS)
 
 
 # -- parser --------------------------------------------------------------------------------------------

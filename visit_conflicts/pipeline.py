@@ -89,7 +89,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         "staging",
         "fargate",
-        "payer-provider sync, atomic conflictlog_staging rebuild, InProgressFlag=1",
+        "payer-provider sync, atomic conflictlog_staging refresh (delta or rebuild), InProgressFlag=1",
         retry=_TRANSIENT,
         timeout_seconds=3600,
         writes=("payer_provider_reminders", "conflictlog_staging", "payers", "settings"),

@@ -33,7 +33,7 @@ from tests.support.source_rows import (
 from visit_conflicts.columns import FLAG_COLUMNS, PAIR_COLUMNS
 from visit_conflicts.source.common import SourceQueryError, SourceScope, chunk_of
 from visit_conflicts.source.connection import connect_source
-from visit_conflicts.source.detect import NOTE_PREFIX, NOTES, SKIP_REASONS
+from visit_conflicts.source.plan import NOTE_PREFIX, NOTES, SKIP_REASONS
 from visit_conflicts.store.reference import ReferenceData, load_reference_data
 
 SSN = "123-45-6789"

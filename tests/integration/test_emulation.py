@@ -54,3 +54,52 @@ def test_every_source_session_works_in_utc_and_the_emulation_skips_only_utc(sour
             cur.execute("ALTER SESSION SET TIMEZONE = 'America/New_York'")
     finally:
         conn.close()
+
+
+def test_a_bound_query_is_translated_once_per_process(source_dir: Path) -> None:
+    """The emulation's translation cache: every chunk binds the same pair query text, and sqlglot's
+    translation of it costs seconds, so a text is translated once and reused by every connection; the
+    cached path returns what fakesnow's own path returns (rows, column names), and statements that
+    change anything are never cached."""
+    from devkit.emulation import clear_translations, translation_stats
+
+    clear_translations()
+    query = "SELECT n, n * 2 AS twice FROM VC_NUMBERS WHERE n >= %(low)s ORDER BY n"
+    results = []
+    for _ in range(3):
+        conn = connect_source(source_dir)
+        try:
+            cur = conn.cursor()
+            cur.execute("CREATE OR REPLACE TEMPORARY TABLE VC_NUMBERS (n INTEGER)")
+            cur.execute("INSERT INTO VC_NUMBERS (n) VALUES (1), (2), (3)")
+            cur.execute(query, {"low": 2})
+            results.append((cur.fetchall(), [d[0] for d in cur.description]))
+            cur.execute(query, {"low": 3})  # another bound text: translated on its own
+            assert cur.fetchall() == [(3, 6)]
+            uncached = cur._cursor  # fakesnow's cursor, without the wrapper
+            uncached.execute(query, {"low": 2})
+            assert (uncached.fetchall(), [d[0] for d in uncached.description]) == results[-1]
+        finally:
+            conn.close()
+    assert results == [([(2, 4), (3, 6)], ["N", "TWICE"])] * 3
+    stats = translation_stats()
+    assert (stats.misses, stats.hits) == (2, 4)
+    assert stats.saved_seconds > 0
+
+
+def test_a_failing_cached_query_fails_as_fakesnow_reports_it(source_dir: Path) -> None:
+    """A query whose cached form fails (here: a table gone since it was translated) raises fakesnow's
+    own error, as without the cache."""
+    from snowflake.connector.errors import ProgrammingError
+
+    conn = connect_source(source_dir)
+    try:
+        cur = conn.cursor()
+        cur.execute("CREATE OR REPLACE TEMPORARY TABLE VC_GONE (n INTEGER)")
+        cur.execute("SELECT n FROM VC_GONE")
+        assert cur.fetchall() == []
+        cur.execute("DROP TABLE VC_GONE")
+        with pytest.raises(ProgrammingError, match="VC_GONE"):
+            cur.execute("SELECT n FROM VC_GONE")
+    finally:
+        conn.close()

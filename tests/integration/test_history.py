@@ -80,14 +80,14 @@ def test_step_names_come_from_the_ledger_not_from_a_list(
     outcome = run(res, Params.model_validate(QUICK), tmp_path)
     pg.execute(
         "INSERT INTO pipeline_run_step (run_id, step, chunk, status, attempt, started_at, ended_at) "
-        "SELECT run_id, 'maintenance', -1, 'succeeded', 1, max(ended_at), max(ended_at) + interval '1.5 s' "
+        "SELECT run_id, 'archive', -1, 'succeeded', 1, max(ended_at), max(ended_at) + interval '1.5 s' "
         "FROM pipeline_run_step WHERE run_id = %s GROUP BY run_id",
         (outcome.run_id,),
     )
     history = build_report(pg, schema, outcome.run_id)["history"]
-    assert history["steps"][-1] == "maintenance"
-    assert history["runs"][-1]["step_seconds"]["maintenance"] == 1.5
-    assert "maintenance" in render_text({**build_report(pg, schema, outcome.run_id)})
+    assert history["steps"][-1] == "archive"
+    assert history["runs"][-1]["step_seconds"]["archive"] == 1.5
+    assert "archive" in render_text({**build_report(pg, schema, outcome.run_id)})
 
 
 def test_a_run_writes_a_self_contained_history_page(res: Resources, tmp_path: Path) -> None:

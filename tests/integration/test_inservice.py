@@ -356,7 +356,8 @@ def test_delta_mode_takes_changed_rows_and_their_counterparts_window_mode_everyt
     )
     new_event = w.event(902, provider=p2, caregiver=w.src.caregiver(other_ssn), start=at(12), end=at(14))
     delta = w.run()
-    assert (delta.counts["scope_ssns"], delta.counts["scope_events"]) == (1, 1)
+    # The scope is the changed event alone: no visit changed, none is at the event's provider.
+    assert (delta.counts["scope_visits"], delta.counts["scope_events"]) == (0, 1)
     assert w.pair_keys("N") == both(old_visit, old_event) | both(counterpart, new_event)
     assert delta.counts["resolved"] == 0
     window = w.run(inservice_scope="window")
@@ -365,7 +366,7 @@ def test_delta_mode_takes_changed_rows_and_their_counterparts_window_mode_everyt
     assert window.counts["resolved"] == 2
 
 
-def test_changed_visit_brings_its_whole_person_into_scope(world: World) -> None:
+def test_changed_visit_re_decides_its_pairs(world: World) -> None:
     """D14 delta mode: a visit that moved away from an (unchanged) event resolves their pairs."""
     w = world
     p1, p2 = w.src.provider(), w.src.provider()
@@ -379,6 +380,126 @@ def test_changed_visit_brings_its_whole_person_into_scope(world: World) -> None:
     )
     result = w.run()
     assert w.pair_keys("R") == both(visit, event) and result.counts["resolved"] == 2
+
+
+def test_delta_mode_stores_what_window_mode_stores_for_the_same_changes(world: World) -> None:
+    """D14: after a visit moved, events moved in time or to another provider (freeing or blocking a visit
+    of their caregiver record at their provider), events soft-deleted (times cleared) and an event moved
+    to another person, the delta run leaves exactly the rows a window run over the same sources would:
+    the window run after it writes, reopens and resolves nothing. The delta run reads only the pairs of
+    the changed visits and events and of the changed events' caregiver records' visits, not the
+    untouched pairs of the same people."""
+    w = world
+    p1, p2, p3 = w.src.provider(), w.src.provider(), w.src.provider()
+    ssn = [f"100-00-{n:04d}" for n in range(9)]
+
+    def event(app_id: int, provider: str, caregiver: str, start: datetime, end: datetime) -> str:
+        return w.event(app_id, provider=provider, caregiver=caregiver, start=start, end=end, updated=OLD)
+
+    def visit(provider: str, caregiver: str, start: datetime, end: datetime) -> str:
+        return w.src.visit(provider=provider, caregiver=caregiver, actual=(start, end), updated=OLD)
+
+    # 1: a visit moves away from an event.
+    moved_visit = visit(p1, w.src.caregiver(ssn[1]), at(9), at(13))
+    event_1 = event(1501, p2, w.src.caregiver(ssn[1]), at(10), at(11))
+    # 2: an event of the visit's record at its provider blocks it, then moves off it in time.
+    record_2 = w.src.caregiver(ssn[2])
+    freed_2 = visit(p1, record_2, at(18), at(20))
+    event(1502, p1, record_2, at(18, 30), at(19))
+    event_2 = event(1503, p2, w.src.caregiver(ssn[2]), at(19), at(21))
+    # 3: an event of the visit's record at its provider moves onto it in time and blocks it.
+    record_3 = w.src.caregiver(ssn[3])
+    blocked_3 = visit(p3, record_3, at(9), at(12))
+    event_3 = event(1504, p2, w.src.caregiver(ssn[3]), at(10), at(11))
+    event(1505, p3, record_3, at(22), at(23))
+    # 4: an event of the visit's record at its provider moves to another provider.
+    record_4 = w.src.caregiver(ssn[4])
+    freed_4 = visit(p1, record_4, at(9), at(12))
+    moved_4 = event(1506, p1, record_4, at(10), at(11))
+    event_4 = event(1507, p2, w.src.caregiver(ssn[4]), at(9, 30), at(10))
+    # 5: soft deletes (times cleared): an event with pairs, and an event that blocked a visit.
+    record_5 = w.src.caregiver(ssn[5])
+    visit_5 = visit(p1, record_5, at(9), at(13))
+    deleted_5 = event(1508, p2, w.src.caregiver(ssn[5]), at(10), at(11))
+    freed_5 = visit(p1, record_5, at(18), at(20))
+    event(1509, p1, record_5, at(19), at(19, 30))
+    event_5 = event(1510, p2, w.src.caregiver(ssn[5]), at(18), at(19))
+    # 6 -> 7: an event moves to another person's record, at a provider where that record has a visit.
+    visit_6 = visit(p1, w.src.caregiver(ssn[6]), at(9), at(13))
+    moving = event(1511, p2, w.src.caregiver(ssn[6]), at(10), at(11))
+    visit_7 = visit(p3, w.src.caregiver(ssn[7]), at(10), at(12))
+    record_7 = w.src.caregiver(ssn[7])
+    blocked_7 = visit(p2, record_7, at(10, 30), at(11, 30))
+    event_7 = event(1512, p1, w.src.caregiver(ssn[7]), at(10), at(11))
+    # 8: nothing changes.
+    visit_8 = visit(p1, w.src.caregiver(ssn[8]), at(9), at(13))
+    event_8 = event(1513, p2, w.src.caregiver(ssn[8]), at(10), at(11))
+    w.run(inservice_scope="window")
+    assert w.pair_keys("N") == (
+        both(moved_visit, event_1)
+        | both(blocked_3, event_3)
+        | both(visit_5, deleted_5)
+        | both(visit_6, moving)
+        | both(visit_7, event_7)
+        | both(blocked_7, event_7)
+        | both(visit_8, event_8)
+    )
+    untouched = {
+        k: r["xmin"] for k, r in w.pairs().items() if k in both(visit_7, event_7) | both(visit_8, event_8)
+    }
+
+    recent = ny(RECENT)
+    w.execute(
+        """UPDATE FACTVISITCALLPERFORMANCE_CR SET "Visit Start Time" = %s, "Visit End Time" = %s,
+           "Visit Updated Timestamp" = %s WHERE "Visit Id" = %s""",
+        (ny(at(14)), ny(at(16)), recent, moved_visit),
+    )
+    for app_id, start, end in (
+        (1502, at(6), at(7)),
+        (1505, at(11), at(11, 30)),
+        (1508, None, None),
+        (1509, None, None),
+    ):
+        w.execute(
+            """UPDATE FACTCAREGIVERINSERVICE SET "Inservice start date" = %s, "Inservice end date" = %s,
+               "Updated Date" = %s WHERE "Application Caregiver Inservice Id" = %s""",
+            (start and ny(start), end and ny(end), recent, app_id),
+        )
+    for app_id, column, value in ((1506, "Provider Id", p3), (1511, "Caregiver Id", record_7)):
+        w.execute(
+            f"""UPDATE FACTCAREGIVERINSERVICE SET "{column}" = %s, "Updated Date" = %s
+                WHERE "Application Caregiver Inservice Id" = %s""",
+            (value, recent, app_id),
+        )
+    delta = w.run()
+    after_delta = w.pairs()
+    statuses = {k: r["StatusFlag"] for k, r in after_delta.items()}
+    resolved = (
+        both(moved_visit, event_1)
+        | both(blocked_3, event_3)
+        | both(visit_5, deleted_5)
+        | both(visit_6, moving)
+        | both(blocked_7, event_7)
+    )
+    open_pairs = (
+        both(freed_2, event_2)
+        | both(freed_4, event_4)
+        | both(freed_4, moved_4)
+        | both(freed_5, event_5)
+        | both(visit_7, moving)
+        | both(visit_7, event_7)
+        | both(visit_8, event_8)
+    )
+    assert statuses == {**dict.fromkeys(resolved, "R"), **dict.fromkeys(open_pairs, "N")}
+    # Neither read nor rewritten: the pairs of unchanged sides, a changed person's included.
+    assert {k: after_delta[k]["xmin"] for k in untouched} == untouched
+    assert (delta.counts["pairs_read"], delta.counts["resolved"]) == (10, 10)
+
+    window = w.run(inservice_scope="window")
+    counts = window.counts
+    assert (counts["inserted"], counts["updated"], counts["reopened"], counts["resolved"]) == (0, 0, 0, 0)
+    assert counts["pairs_read"] == 14
+    assert w.pairs() == after_delta
 
 
 def test_excluded_ssn_pairs_are_neither_produced_nor_resolved(world: World) -> None:

@@ -1,16 +1,19 @@
-"""The plan step (D1, D2, D4): the run's delta groups are recorded with their chunk, only for the chunks
-the run will detect, and a rerun replaces the scope instead of adding to it; the chunk count follows the
-delta (issue 13) and is what detect and finalize read (D12)."""
+"""The plan step (D1, D2, D4, D23): the run's delta groups are recorded with their chunk, only for the
+chunks the run will detect, and a rerun replaces the scope instead of adding to it; the chunk count
+follows the delta (issue 13) and is what detect and finalize read (D12); the unusable source rows are
+counted once, by plan; detect reads the scope plan recorded."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from tests.support.source_rows import CUTOFF, OLD, WINDOW_END, WINDOW_START, SourceRows
+from visit_conflicts import local_runner
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.source.common import chunk_of
@@ -65,13 +68,8 @@ def test_plan_records_the_delta_groups_of_the_planned_chunks_only(
 
     everything = plan.run(res, _context("all"), Params(chunks=CHUNKS))
     assert _scope(pg, "all") == sorted((ssn, chunk_of(ssn, CHUNKS)) for ssn in ssns)
-    assert everything.counts == {
-        "groups": 40,
-        "ssns": 40,
-        "dates": 1,
-        "chunks": CHUNKS,
-        "chunk_count": CHUNKS,
-    }
+    scope_counts = {k: v for k, v in everything.counts.items() if not k.startswith(("skipped_", "noted_"))}
+    assert scope_counts == {"groups": 40, "ssns": 40, "dates": 1, "chunks": CHUNKS, "chunk_count": CHUNKS}
 
     subset = [1, 3]
     some = plan.run(res, _context("some"), Params(chunks=CHUNKS, chunk_subset=subset))
@@ -124,3 +122,85 @@ def test_plan_decides_the_chunk_count_from_the_delta_and_the_run_reads_it(
         assert _scope(pg, run_id) == sorted((ssn, chunk_of(ssn, expected)) for ssn in ssns)
         assert chunk_plan(pg, run_id, params).chunks == list(range(expected))
         ledger.finish_run(pg, run_id, status="succeeded")
+
+
+def test_plan_counts_unusable_rows_once_for_the_planned_chunks(
+    pg_server_dsn: str, schema: str, source_dir: Path
+) -> None:
+    """D23 once per run: plan counts the unusable rows of the scope per reason (detect chunks count
+    nothing), those of the planned chunks only: a chunk_subset leaves the other chunks' rows out, and a
+    row without an SSN belongs to chunk 0."""
+    conn = connect_source(source_dir)
+    src = SourceRows(conn)
+    provider = src.provider()
+    ssns = [f"300-00-{n:04d}" for n in range(8)]
+    for ssn in ssns:
+        caregiver = src.caregiver(ssn)
+        src.visit(provider=provider, caregiver=caregiver)
+        src.visit(provider=provider, caregiver=caregiver, visit_id=f"bad-{ssn}")
+    src.visit(provider=provider, caregiver=src.caregiver("  "))
+    src.flush()
+    conn.close()
+    res = Resources(pg_dsn=pg_server_dsn, schema=schema, source_dir=source_dir)
+
+    everything = plan.run(res, _context("all"), Params(chunks=CHUNKS))
+    assert (everything.counts["skipped_invalid_visit_id"], everything.counts["skipped_blank_ssn"]) == (8, 1)
+    subset = [1, 3]
+    in_subset = sum(1 for ssn in ssns if chunk_of(ssn, CHUNKS) in subset)
+    assert 0 < in_subset < len(ssns)
+    some = plan.run(res, _context("some"), Params(chunks=CHUNKS, chunk_subset=subset))
+    assert (some.counts["skipped_invalid_visit_id"], some.counts["skipped_blank_ssn"]) == (in_subset, 0)
+
+
+def test_detect_reads_the_scope_plan_stored(
+    pg_server_dsn: str,
+    schema: str,
+    source_dir: Path,
+    pg: psycopg.Connection,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """detect evaluates the groups plan recorded for the run (run_scope_group), not a delta of its own:
+    a group that changes after plan ran is left to the next run, so detect's scope is exactly the one
+    finalize cleans up. A run without plan computes the chunk's groups itself and counts its unusable
+    rows, as before."""
+    conn = connect_source(source_dir)
+    src = SourceRows(conn)
+    p1, p2 = src.provider(), src.provider()
+    first = [src.visit(provider=p, caregiver=src.caregiver("400-00-0001")) for p in (p1, p2)]
+    src.flush()
+    later: list[str] = []
+    original = plan.run
+
+    def plan_then_a_change(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        later.extend(src.visit(provider=p, caregiver=src.caregiver("400-00-0002")) for p in (p1, p2))
+        src.visit(provider=p1, caregiver=src.caregiver("400-00-0002"), visit_id="bad-late")
+        src.flush()
+        return result
+
+    monkeypatch.setattr(plan, "run", plan_then_a_change)
+    res = Resources(pg_dsn=pg_server_dsn, schema=schema, source_dir=source_dir)
+    now = datetime(2024, 5, 13, 6, 0, tzinfo=UTC)
+    with_plan = local_runner.run_pipeline(res, Params(chunks=2, steps=["plan", "detect"]), now=now)
+    assert with_plan.ok, with_plan.text
+    assert _pairs(pg) == {(first[0], first[1]), (first[1], first[0])}
+    monkeypatch.setattr(plan, "run", original)
+    conn.close()
+
+    without_plan = local_runner.run_pipeline(res, Params(chunks=2, steps=["detect"]), now=now)
+    assert without_plan.ok, without_plan.text
+    assert _pairs(pg) == {
+        (first[0], first[1]),
+        (first[1], first[0]),
+        (later[0], later[1]),
+        (later[1], later[0]),
+    }
+    detect_steps = [s for s in without_plan.report["steps"] if s["step"] == "detect"]
+    assert sum(s["counts"]["skipped_invalid_visit_id"] for s in detect_steps) == 1
+
+
+def _pairs(pg: psycopg.Connection) -> set[tuple[str, str]]:
+    rows = pg.execute('SELECT "VisitID"::text, "ConVisitID"::text FROM conflictvisitmaps').fetchall()
+    pg.commit()
+    return {(str(v), str(c)) for v, c in rows}

@@ -40,4 +40,4 @@ def test_bars_only_with_progress_when_stderr_is_not_a_terminal(
         assert any(
             line.lstrip("\r").startswith(bar) and BAR in line for line in err.replace("\r", "\n").splitlines()
         ), bar
-    assert "conflictlog_staging rebuild" in err and "2/2" in err
+    assert "conflictlog_staging refresh" in err and "2/2" in err

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from devkit.emulation import create_source_schema
 from visit_conflicts.columns import PAIR_COLUMNS
 from visit_conflicts.source.common import SourceScope, run_params, stream_rows
-from visit_conflicts.source.detect import count_skipped_rows
-from visit_conflicts.source.plan import create_delta_groups, iter_delta_groups
+from visit_conflicts.source.detect import prepare_scope_rows
+from visit_conflicts.source.plan import count_skipped_rows, iter_delta_groups
 from visit_conflicts.source.schema import SOURCE_TABLES, source_columns
 from visit_conflicts.sql_files import read_sql
 from visit_conflicts.store.reference import ReferenceData
@@ -357,7 +357,11 @@ def delta_groups(
 def skipped(
     conn: Any, detection_scope: SourceScope | None = None, ref: ReferenceData = NO_REFERENCE
 ) -> dict[str, int]:
-    return count_skipped_rows(conn, detection_scope or scope(), ref)
+    """plan's skip counts (D23) of the scope's delta groups (of its chunk, when it has one)."""
+    counted = detection_scope or scope()
+    days = sorted({visit_date for visit_date, _, _ in delta_groups(conn, counted, ref)})
+    chunks = None if counted.chunk is None else {counted.chunk}
+    return count_skipped_rows(conn, counted, days, chunks=chunks)
 
 
 def pair_rows(
@@ -365,7 +369,9 @@ def pair_rows(
 ) -> Iterator[list[tuple[Any, ...]]]:
     """The pair query's rows through the connector's row interface (fetchmany), the path InService uses:
     Python rows the tests can read (detect itself reads the same query as Arrow batches)."""
-    create_delta_groups(conn, scope, ref)
+    prepare_scope_rows(
+        conn, scope, sorted({visit_date for visit_date, _, _ in delta_groups(conn, scope, ref)})
+    )
     cur = conn.cursor()
     try:
         cur.execute(read_sql("snowflake/detect/select_conflict_pairs.sql"), run_params(scope))

@@ -14,7 +14,6 @@ import pytest
 
 from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS, PAIR_COLUMNS
 from visit_conflicts.source import common, detect
-from visit_conflicts.store.reference import ReferenceData
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contract" / "postgres_schema.toml"
 TYPES = {
@@ -25,7 +24,6 @@ TYPES = {
     "PLatitude": "float4",
 }
 SCOPE = common.SourceScope(date(2024, 1, 1), date(2024, 2, 1), datetime(2024, 1, 15, tzinfo=UTC), 0, 1)
-REFERENCE = ReferenceData((), (), ((0.0, 2.0, 2.0),), 1.0)
 
 
 def _chunk(ids: list[int], app_type: pa.DataType, unit: str, *, null_latitude: bool = False) -> pa.Table:
@@ -87,7 +85,7 @@ def test_result_chunks_of_mixed_widths_and_units_join() -> None:
         pa.concat_tables(chunks)  # what the join did before the cast
     schema = common.pair_arrow_schema(TYPES)
     conn = _Connection(chunks)
-    tables = list(detect.iter_pair_tables(conn, SCOPE, REFERENCE, 4, schema))
+    tables = list(detect.iter_pair_tables(conn, SCOPE, 4, schema))
     assert [t.num_rows for t in tables] == [4, 4, 3]
     assert all(t.schema.equals(schema) for t in tables)
     joined = pa.concat_tables(tables)
@@ -111,7 +109,7 @@ def test_a_result_with_other_column_names_is_refused() -> None:
     schema = common.pair_arrow_schema(TYPES)
     upper = _chunk([1], pa.int8(), "us").rename_columns([n.upper() for n in TYPES])
     with pytest.raises(common.SourceQueryError, match="QUOTED_IDENTIFIERS_IGNORE_CASE"):
-        list(detect.iter_pair_tables(_Connection([upper]), SCOPE, REFERENCE, 10, schema))
+        list(detect.iter_pair_tables(_Connection([upper]), SCOPE, 10, schema))
 
 
 def test_every_pair_column_has_a_source_type() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,10 +15,9 @@ import pytest
 
 from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS, PAIR_COLUMNS
 from visit_conflicts.paths import PG_MIGRATIONS_DIR, SF_SQL_DIR
-from visit_conflicts.source import common, detect
+from visit_conflicts.source import common, plan
 from visit_conflicts.source.common import chunk_of
 from visit_conflicts.sql_files import read_sql
-from visit_conflicts.store.reference import ReferenceData
 
 DETECT_DIR = SF_SQL_DIR / "detect"
 CONTRACT_DIR = Path(__file__).resolve().parents[1] / "contract"
@@ -123,6 +122,49 @@ def test_non_pyformat_connection_is_refused() -> None:
         chunk=None,
         chunks=1,
     )
-    ref = ReferenceData((), (), (), 1.0)
     with pytest.raises(common.SourceQueryError, match="pyformat"):
-        detect.count_skipped_rows(conn, scope, ref)
+        plan.count_skipped_rows(conn, scope, [])
+
+
+def test_business_day_bounds_follow_the_zone_across_daylight_saving() -> None:
+    """D1: a visit falls on business day d exactly when d's first instant <= "Visit Date" < the next
+    day's first instant in the business zone; the day that springs forward is 23 hours long."""
+    start, end = common.business_day_bounds(date(2024, 3, 10), "America/New_York")
+    assert (start, end) == (datetime(2024, 3, 10, 5, tzinfo=UTC), datetime(2024, 3, 11, 4, tzinfo=UTC))
+    assert common.business_day_bounds(date(2024, 3, 11), "America/New_York")[0] == end
+
+
+def test_visit_date_ranges_cover_every_day_in_at_most_the_slots() -> None:
+    """The ranges a scope's row search binds hold every day of the scope (consecutive days in one
+    range), never more ranges than the statement has slots, merging the closest ranges first."""
+    day = date(2026, 11, 1)
+    days = [day, day + timedelta(days=1), day + timedelta(days=2), day + timedelta(days=40), date(2025, 1, 1)]
+    ranges = common.visit_date_ranges(days, "America/New_York")
+    bounds = {d: common.business_day_bounds(d, "America/New_York") for d in days}
+    assert ranges == [
+        (bounds[date(2025, 1, 1)][0], bounds[date(2025, 1, 1)][1]),
+        (bounds[day][0], bounds[day + timedelta(days=2)][1]),
+        (bounds[day + timedelta(days=40)][0], bounds[day + timedelta(days=40)][1]),
+    ]
+    scattered = [day + timedelta(days=3 * n + n * n) for n in range(20)]
+    merged = common.visit_date_ranges(scattered, "America/New_York", limit=4)
+    assert len(merged) == 4
+    for d in scattered:
+        start, end = common.business_day_bounds(d, "America/New_York")
+        assert any(lo <= start and end <= hi for lo, hi in merged), d
+    # The widest gaps are the ones kept open.
+    assert merged[-1][0] == common.business_day_bounds(scattered[-1], "America/New_York")[0]
+    assert common.visit_date_ranges([], "America/New_York") == []
+
+
+def test_unused_range_slots_are_empty() -> None:
+    """Every slot of common/visit_date_ranges.sql is bound; the unused ones hold no instant."""
+    scope = common.SourceScope(date(2024, 1, 1), date(2024, 2, 1), datetime(2024, 1, 15, tzinfo=UTC), 0, 1)
+    params = common.scope_row_params(scope, [date(2024, 1, 5)])
+    assert params["date_range_start_0"] < params["date_range_end_0"]
+    for i in range(1, common.DATE_RANGES):
+        assert params[f"date_range_start_{i}"] == params[f"date_range_end_{i}"]
+    text = read_sql("snowflake/common/visit_date_ranges.sql")
+    assert set(re.findall(r"%\((date_range_\w+)\)s", text)) == {
+        k for k in params if k.startswith("date_range_")
+    }

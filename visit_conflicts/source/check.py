@@ -9,10 +9,11 @@ one chunk, in one session:
    contract `sql/snowflake/schema/*.sql` (a missing column or another type fails; extra columns are
    listed, the statements never read them);
 2. **statements**: every statement of the pipeline in pipeline order (`PIPELINE_STATEMENTS`) through the
-   same functions the steps call: preflight's probe, staging's reads, plan's delta groups, detect's pair
-   stream (with a small batch size, so that batches straddle the result chunks and chunks of different
-   Arrow schemas are joined) and skip counts, InService's session tables, pairs and skip counts,
-   status's deleted visits; it fails on any error and when a statement did not run;
+   same functions the steps call: preflight's probe, staging's reads, plan's delta groups and skip
+   counts, detect's loading of those groups and its pair stream (with a small batch size, so that
+   batches straddle the result chunks and chunks of different Arrow schemas are joined), InService's
+   session tables, pairs and skip counts, status's deleted visits; it fails on any error and when a
+   statement did not run;
 3. **probes**: the constructs the statements rely on (`PROBES`, `sql/snowflake/check/probe_*.sql`),
    compared with the answers recorded from the emulation, or with Snowflake's documented answer where
    the two are known to differ.
@@ -32,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from visit_conflicts.columns import PAIR_COLUMNS
+from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS, PAIR_COLUMNS
 from visit_conflicts.sql_files import read_sql
 from visit_conflicts.store.reference import ReferenceData
 
@@ -55,16 +56,24 @@ PIPELINE_STATEMENTS: tuple[str, ...] = (
     "common/insert_distance_setting",
     "plan/create_delta_group",
     "plan/select_delta_groups",
+    "common/create_window_day",
+    "common/insert_window_day",
+    "common/create_scope_caregiver",
+    "common/create_scope_row",
+    "plan/count_skipped_rows",
+    "detect/create_delta_group",
+    "detect/insert_delta_group",
     "detect/select_conflict_pairs",
-    "detect/count_skipped_rows",
     "inservice/create_caregiver",
     "inservice/create_provider",
+    "inservice/create_scope_visit",
     "inservice/create_scope_ssn",
     "inservice/create_scope_event",
     "inservice/create_events",
+    "inservice/create_scope_row",
     "inservice/create_candidates",
     "inservice/create_visits",
-    "inservice/select_scope_ssns",
+    "inservice/select_scope_visits",
     "inservice/select_scope_events",
     "inservice/select_pairs",
     "inservice/count_skipped_rows",
@@ -399,8 +408,9 @@ def run_source_check(
     progress: Callable[[str], None] | None = None,
 ) -> CheckReport:
     """The smoke test on one connection (`engine` 'snowflake' or 'emulation'): schema, every statement
-    in pipeline order, probes. `cvm_types`: the target's conflictvisitmaps types of the pair columns
-    (as the detect step uses them); without them, the pair query's result metadata stands in."""
+    in pipeline order, probes. `cvm_types`: the target's conflictvisitmaps types of the pair columns,
+    InService's included (as the detect and inservice steps use them); without them, the pair
+    queries' result metadata stands in."""
     from visit_conflicts.context import RunContext
     from visit_conflicts.source import detect, plan, preflight, staging, status
     from visit_conflicts.source.common import SourceQueryError, SourceScope, pair_arrow_schema, run_params
@@ -472,13 +482,23 @@ def run_source_check(
             f"{count(staging.iter_payers(conn, batch_size))} payers"
         ),
     )
+    groups: list[tuple[date, str]] = []
+
+    def plan_groups() -> str:
+        for batch in plan.iter_delta_groups(conn, scope, ref, batch_size):
+            groups.extend((visit_date, ssn) for visit_date, ssn, _ in batch)
+        return f"{len(groups)} delta groups"
+
+    attempt("statements", "plan", plan_groups)
     attempt(
         "statements",
-        "plan",
-        lambda: f"{count(plan.iter_delta_groups(conn, scope, ref, batch_size))} delta groups",
+        "plan skip counts",
+        lambda: _counts(plan.count_skipped_rows(conn, scope, sorted({d for d, _ in groups}))),
     )
 
     def pair_stream() -> str:
+        # The chunk's groups as plan found them, loaded as detect loads the ones plan stored.
+        detect.load_delta_groups(conn, scope, ref, groups)
         types = cvm_types
         source = "the target's conflictvisitmaps types"
         if types is None:
@@ -497,7 +517,7 @@ def run_source_check(
             )
         schema = pair_arrow_schema({c: types[c] for c in PAIR_COLUMNS})
         before = len(log.result_chunks)
-        tables = list(detect.iter_pair_tables(conn, scope, ref, batch_size, schema))
+        tables = list(detect.iter_pair_tables(conn, scope, batch_size, schema))
         chunks_seen = log.result_chunks[before:]
         if any(t.num_rows > batch_size or not t.schema.equals(schema) for t in tables):
             raise AssertionError("a batch exceeds the batch size or differs from the pair schema")
@@ -517,21 +537,25 @@ def run_source_check(
         return detail
 
     attempt("statements", "detect pairs", pair_stream)
-    attempt(
-        "statements",
-        "detect skip counts",
-        lambda: _counts(detect.count_skipped_rows(conn, scope, ref, session_ready=True)),
-    )
 
     inservice_scope = InServiceScope.of(day, day, cutoff, time_zone=time_zone)
     inservice = InServiceSource(conn, inservice_scope, ref)
 
     def inservice_run() -> str:
         inservice.prepare()
-        ssns = count(inservice.scope_ssns(batch_size))
+        visits = count(inservice.scope_visits(batch_size))
         events = count(inservice.scope_events(batch_size))
-        pairs = count(inservice.pairs(batch_size))
-        return f"{ssns} scoped SSNs, {events} changed events, {pairs} pairs"
+        types = cvm_types
+        if types is None or any(c not in types for c in INSERVICE_PAIR_COLUMNS):
+            describe = conn.cursor()
+            try:
+                statement = read_sql("snowflake/inservice/select_pairs.sql")
+                types = _describe_pair_types(describe, statement, inservice_scope.params())
+            finally:
+                describe.close()
+        schema = pair_arrow_schema({c: types[c] for c in INSERVICE_PAIR_COLUMNS})
+        pairs = count(inservice.pair_tables(batch_size, schema))
+        return f"{visits} scoped visits, {events} changed events, {pairs} pairs"
 
     attempt("statements", "inservice", inservice_run)
     attempt("statements", "inservice skip counts", lambda: _counts(inservice.skipped_rows()))

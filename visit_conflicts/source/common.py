@@ -1,9 +1,16 @@
 """What the Snowflake side of plan, detect and inservice share: the scope of a query, its bound
-parameters, the reference data loaded into session tables, and result streaming.
+parameters, the reference data loaded into session tables, the rows of a scope's groups, and result
+streaming.
 
 Every run parameter is a bound literal computed once by the caller (D1); nothing reads the clock. The
 statements live in `sql/snowflake/common/` and run unchanged on Snowflake and on the emulation. Chunks
 are `chunk_of(ssn, chunks)`, computed identically here and in SQL (`common/chunk_of_digest.sql`).
+
+The source rows of a set of groups (`create_scope_rows`) are found with cheap predicates only, before
+any regular expression or time-zone conversion runs: the raw "Visit Date" inside a few bound ranges
+(the source is clustered by visit date, so the engine skips other dates' partitions), an equi-join on
+the raw "Caregiver Id" and a comparison of the raw "Visit Date" with the instants that start and end
+each business day (`VC_WINDOW_DAY`, computed here).
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,6 +35,13 @@ if TYPE_CHECKING:
 _LOAD_BATCH = 5000
 
 _COMMON_SQL = "snowflake/common/{}.sql"
+# Raw "Visit Date" ranges bound by the statements that find a scope's rows (common/visit_date_ranges.sql
+# has this many slots): enough to skip most of the window's partitions when a scope's days come in a few
+# runs (a nightly delta is mostly recent days plus a few stragglers), few enough for a short statement.
+DATE_RANGES = 8
+# Groups per INSERT when loading a scope's groups (about 30 bytes each as JSON: far below Snowflake's
+# statement-size limit).
+GROUP_LOAD_BATCH = 5000
 
 
 class SourceQueryError(RuntimeError):
@@ -117,7 +131,86 @@ def run_params(scope: SourceScope) -> dict[str, Any]:
         "uuid_pattern": UUID_PATTERN,
         "app_id_pattern": APP_ID_PATTERN,
         "decimal_pattern": DECIMAL_PATTERN,
+        # Without the scope's days: one range over the whole window (see scope_row_params).
+        **date_range_params(
+            scope,
+            [
+                (
+                    _utc_midnight(scope.window_start - timedelta(days=1)),
+                    _utc_midnight(scope.window_end + timedelta(days=2)),
+                )
+            ],
+        ),
     }
+
+
+def business_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
+    """The instants at which `day` starts and ends in the business time zone (D1): a TIMESTAMP_TZ value
+    falls on `day` there exactly when start <= value < end."""
+    zone = ZoneInfo(time_zone)
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def visit_date_ranges(
+    days: Iterable[date], time_zone: str, limit: int = DATE_RANGES
+) -> list[tuple[datetime, datetime]]:
+    """At most `limit` disjoint ranges of instants that hold every business day of `days`: runs of
+    consecutive days, the runs with the shortest gaps between them merged until `limit` remain."""
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        if runs and (day - runs[-1][1]).days <= 1:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    while len(runs) > limit:
+        gaps = [(runs[i + 1][0] - runs[i][1], i) for i in range(len(runs) - 1)]
+        _, i = min(gaps)
+        runs[i : i + 2] = [[runs[i][0], runs[i + 1][1]]]
+    return [
+        (business_day_bounds(first, time_zone)[0], business_day_bounds(last, time_zone)[1])
+        for first, last in runs
+    ]
+
+
+def date_range_params(scope: SourceScope, ranges: Sequence[tuple[datetime, datetime]]) -> dict[str, str]:
+    """The bound ranges of common/visit_date_ranges.sql: `ranges`, then empty ranges in unused slots."""
+    if len(ranges) > DATE_RANGES:
+        raise SourceQueryError(f"{len(ranges)} visit date ranges; the statements bind at most {DATE_RANGES}")
+    empty = _utc_midnight(scope.window_start)
+    slots = [*ranges, *[(empty, empty)] * (DATE_RANGES - len(ranges))]
+    params = {}
+    for i, (start, end) in enumerate(slots):
+        params[f"date_range_start_{i}"] = timestamp_tz_text(start)
+        params[f"date_range_end_{i}"] = timestamp_tz_text(end)
+    return params
+
+
+def scope_row_params(scope: SourceScope, days: Iterable[date]) -> dict[str, Any]:
+    """run_params with the raw "Visit Date" ranges narrowed to the business days `days`."""
+    return {**run_params(scope), **date_range_params(scope, visit_date_ranges(days, scope.time_zone))}
+
+
+def load_window_days(cur: Any, scope: SourceScope) -> None:
+    """VC_WINDOW_DAY: every business day of the window with the instants that start and end it."""
+    rows = []
+    day = scope.window_start
+    while day <= scope.window_end:
+        start, end = business_day_bounds(day, scope.time_zone)
+        rows.append([day.isoformat(), timestamp_tz_text(start), timestamp_tz_text(end)])
+        day += timedelta(days=1)
+    cur.execute(read_sql(_COMMON_SQL.format("create_window_day")))
+    cur.execute(read_sql(_COMMON_SQL.format("insert_window_day")), {"values": json.dumps(rows)})
+
+
+def create_scope_rows(cur: Any, scope: SourceScope, days: Iterable[date]) -> None:
+    """(Re)build VC_SCOPE_CAREGIVER and VC_SCOPE_ROW: the caregivers and every source visit row of the
+    session's groups (VC_DELTA_GROUP, whose business days are `days`), found with cheap predicates."""
+    params = scope_row_params(scope, days)
+    load_window_days(cur, scope)
+    cur.execute(read_sql(_COMMON_SQL.format("create_scope_caregiver")), params)
+    cur.execute(read_sql(_COMMON_SQL.format("create_scope_row")), params)
 
 
 def _utc_midnight(day: date) -> datetime:
@@ -197,6 +290,36 @@ def stream_rows(cur: Any, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
             return
     while rows := cur.fetchmany(batch_size):
         yield [tuple(r) for r in rows]
+
+
+def stream_tables(cur: Any, batch_size: int, schema: Any) -> Iterator[Any]:
+    """The result of the query just executed on `cur`, as Arrow tables of at most `batch_size` rows with
+    exactly `schema` (`pair_arrow_schema`). Both the connector and the emulation hand out result batches
+    that convert to Arrow without per-value Python work; every batch is cast to `schema` before batches
+    are joined, so result chunks of different integer widths or timestamp units always join. Memory
+    stays bounded by one result batch plus one output batch."""
+    import pyarrow as pa
+
+    batches = cur.get_result_batches()
+    if batches is None:  # pragma: no cover - a connector without result batches
+        yield from stream_rows(cur, batch_size)
+        return
+    pending: list[Any] = []
+    pending_rows = 0
+    for batch in batches:
+        # Microseconds always (the default is ns or us per result chunk; PostgreSQL keeps us).
+        table = conform_table(batch.to_arrow(force_microsecond_precision=True), schema)
+        if table.num_rows == 0:
+            continue
+        pending.append(table)
+        pending_rows += table.num_rows
+        while pending_rows >= batch_size:
+            merged = pa.concat_tables(pending)
+            yield merged.slice(0, batch_size)
+            rest = merged.slice(batch_size)
+            pending, pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+    if pending_rows:
+        yield pa.concat_tables(pending)
 
 
 def _call_fetch_arrow(fetch_arrow: Any) -> Iterable[Any]:

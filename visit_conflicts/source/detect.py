@@ -1,114 +1,101 @@
 """Snowflake side of the detect step: the conflict pairs of one chunk of the run's delta scope.
 
 Snowflake (or its emulation) does the relational work next to the data, so only conflict pairs leave
-it:
+it. On one connection (session tables are private to it; one connection per thread):
 
-1. the reference data and the chunk's delta groups go into session tables (`source.plan`);
-2. one query (`sql/snowflake/detect/select_conflict_pairs.sql`) reads the base visits of those groups
+1. the reference data, and the chunk's delta groups as plan stored them (`load_delta_groups`; a run
+   without plan has the chunk's groups computed here instead, `source.plan.create_delta_groups`), go
+   into session tables;
+2. the groups' source rows are found with cheap predicates (`common.create_scope_rows`: bound date
+   ranges, an equi-join on the raw caregiver id, raw day bounds), so the checks below run on those
+   rows only;
+3. one query (`sql/snowflake/detect/select_conflict_pairs.sql`) takes the usable visits among those rows
    with their dimension rows, pairs every two visits of a group at different providers in both
    orientations (D4), evaluates rules 1-7 (D5-D7), keeps pairs with a 'Y' flag that pass the
    cross-state filter, one row per pair key (D8) -> `iter_pair_tables`, Arrow batches of one fixed
-   schema (`common.pair_arrow_schema`), whatever widths and units the result chunks come in;
-3. `count_skipped_rows` counts the unusable source rows of the chunk's scope per reason (D23).
+   schema (`common.pair_arrow_schema`), whatever widths and units the result chunks come in.
 
-Each public function (re)builds the session tables it needs on the connection it is given, so they can
-be called in any order; temp tables are private to the connection (one connection per thread).
+The query binds run-level values only (the chunk is in the session tables), so every chunk of a run
+sends the same text. Unusable source rows are counted once per run by plan (`source.plan`, D23).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from visit_conflicts.source.common import (
+    GROUP_LOAD_BATCH,
     SourceScope,
     check_batch_size,
-    conform_table,
+    check_paramstyle,
+    create_scope_rows,
+    load_reference_data,
     run_params,
-    stream_rows,
+    stream_tables,
 )
-from visit_conflicts.source.plan import create_delta_groups
 from visit_conflicts.sql_files import read_sql
 
 if TYPE_CHECKING:
     from visit_conflicts.store.reference import ReferenceData
 
-# D23 reasons, in the order a row is classified (each skipped row counts once).
-SKIP_REASONS: tuple[str, ...] = (
-    "invalid_visit_id",
-    "invalid_provider_id",
-    "end_before_start",
-    "duplicate_visit_row",
-    "outside_window",
-    "missing_provider",
-    "missing_caregiver",
-    "invalid_ssn",
-    "blank_ssn",
-)
-# Values of usable rows that detection ignores, counted as notes (the row is used; see the SQL).
-NOTES: tuple[str, ...] = ("unusable_gps", "unknown_bill_value")
-NOTE_PREFIX = "note:"
-
 _DETECT_SQL = "snowflake/detect/{}.sql"
 
+Group = tuple[date, str]
 
-def iter_pair_tables(
-    sf_conn: Any, scope: SourceScope, ref: ReferenceData, batch_size: int, schema: Any
-) -> Iterator[Any]:
-    """The scope's conflict pairs, as Arrow tables of at most `batch_size` rows with exactly `schema`
-    (`common.pair_arrow_schema` of the pair columns), each ordered pair key once (D8). Both the
-    connector and the emulation hand out result batches that convert to Arrow without per-value Python
-    work; every batch is cast to `schema` before batches are joined, so result chunks of different
-    integer widths or timestamp units always join. The writer encodes them for COPY in bulk. Memory
-    stays bounded by one result batch plus one output batch."""
-    import pyarrow as pa
 
+def load_delta_groups(
+    sf_conn: Any, scope: SourceScope, ref: ReferenceData, groups: Iterable[Group]
+) -> list[date]:
+    """(Re)build the session tables of a chunk from its stored groups (visit date, SSN): the reference
+    data, `VC_DELTA_GROUP` and the groups' source rows (`common.create_scope_rows`). Returns the groups'
+    distinct visit dates."""
+    if scope.chunk is None:
+        raise ValueError("detect loads the groups of one chunk; the scope has no chunk")
+    check_paramstyle(sf_conn)
+    cur = sf_conn.cursor()
+    days: set[date] = set()
+    try:
+        load_reference_data(cur, ref)
+        cur.execute(read_sql(_DETECT_SQL.format("create_delta_group")))
+        insert = read_sql(_DETECT_SQL.format("insert_delta_group"))
+        batch: list[list[str]] = []
+        for visit_date, ssn in groups:
+            days.add(visit_date)
+            batch.append([visit_date.isoformat(), ssn])
+            if len(batch) == GROUP_LOAD_BATCH:
+                cur.execute(insert, {"values": json.dumps(batch), "chunk": scope.chunk})
+                batch = []
+        if batch:
+            cur.execute(insert, {"values": json.dumps(batch), "chunk": scope.chunk})
+        create_scope_rows(cur, scope, days)
+    finally:
+        cur.close()
+    return sorted(days)
+
+
+def prepare_scope_rows(sf_conn: Any, scope: SourceScope, days: Sequence[date]) -> None:
+    """The groups' source rows for a session whose `VC_DELTA_GROUP` (business days `days`) was built
+    by plan's statement (a run without plan)."""
+    cur = sf_conn.cursor()
+    try:
+        create_scope_rows(cur, scope, days)
+    finally:
+        cur.close()
+
+
+def iter_pair_tables(sf_conn: Any, scope: SourceScope, batch_size: int, schema: Any) -> Iterator[Any]:
+    """The conflict pairs of the session's scope rows (`load_delta_groups` or `prepare_scope_rows` ran
+    on this connection), as Arrow tables of at most `batch_size` rows with exactly `schema`
+    (`common.pair_arrow_schema` of the pair columns), each ordered pair key once (D8), whatever widths
+    and units the result chunks come in (`common.stream_tables`). The writer encodes them for COPY in
+    bulk."""
     check_batch_size(batch_size)
-    create_delta_groups(sf_conn, scope, ref)
     cur = sf_conn.cursor()
     try:
         cur.execute(read_sql(_DETECT_SQL.format("select_conflict_pairs")), run_params(scope))
-        batches = cur.get_result_batches()
-        if batches is None:  # pragma: no cover - a connector without result batches
-            yield from stream_rows(cur, batch_size)
-            return
-        pending: list[Any] = []
-        pending_rows = 0
-        for batch in batches:
-            # Microseconds always (the default is ns or us per result chunk; PostgreSQL keeps us).
-            table = conform_table(batch.to_arrow(force_microsecond_precision=True), schema)
-            if table.num_rows == 0:
-                continue
-            pending.append(table)
-            pending_rows += table.num_rows
-            while pending_rows >= batch_size:
-                merged = pa.concat_tables(pending)
-                yield merged.slice(0, batch_size)
-                rest = merged.slice(batch_size)
-                pending, pending_rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
-        if pending_rows:
-            yield pa.concat_tables(pending)
+        yield from stream_tables(cur, batch_size, schema)
     finally:
         cur.close()
-
-
-def count_skipped_rows(
-    sf_conn: Any, scope: SourceScope, ref: ReferenceData, *, session_ready: bool = False
-) -> dict[str, int]:
-    """Unusable source rows of the scope per reason (D23), and ignored values per note (keys
-    `note:<name>`); every reason of SKIP_REASONS and every note of NOTES is present.
-
-    `session_ready`: the caller has just read this scope's pairs with the same reference data on this
-    connection, so its session tables (reference data, delta groups) are current and are not rebuilt.
-    """
-    if not session_ready:
-        create_delta_groups(sf_conn, scope, ref)
-    counts = dict.fromkeys((*SKIP_REASONS, *(NOTE_PREFIX + n for n in NOTES)), 0)
-    cur = sf_conn.cursor()
-    try:
-        cur.execute(read_sql(_DETECT_SQL.format("count_skipped_rows")), run_params(scope))
-        for reason, n in cur.fetchall():
-            counts[str(reason)] = int(n)
-    finally:
-        cur.close()
-    return counts

@@ -3,15 +3,21 @@
 Snowflake (or its emulation) finds the pairs, so only pairs leave it. On one connection (session temp
 tables live in the session):
 
-1. `InServiceSource.prepare` loads the exclusion lists (the detection's reference data), computes the
-   scope as caregiver SSNs (`VC_INSERVICE_SCOPE_SSN`) and, in delta mode, the changed events' synthetic
-   ids (`VC_INSERVICE_SCOPE_EVENT`), then builds the two sides: `VC_INSERVICE_EVENT`, the usable
-   InService events of the scoped SSNs, and `VC_INSERVICE_VISIT`, their eligible visits (not missed,
-   actual times, no overlapping event at their own provider) among the candidates that overlap an
-   event at another provider (`VC_INSERVICE_CANDIDATE`), each with its dimension rows (same columns,
-   same order);
-2. `scope_ssns` / `scope_events` stream the scope to PostgreSQL for the stale cleanup;
-3. `pairs` streams every overlapping (visit, event) pair in both directions (`INSERVICE_PAIR_COLUMNS`);
+1. `InServiceSource.prepare` loads the exclusion lists (the detection's reference data) and computes
+   the scope. In delta mode (the default) it is a set of sides whose pairs are re-evaluated and whose
+   stored pairs the stale cleanup may resolve: the visits updated since the cutoff and the visits of a
+   changed event's caregiver record (`VC_INSERVICE_SCOPE_VISIT`: the own-provider exclusion may have
+   changed for them), and the changed events' synthetic ids
+   (`VC_INSERVICE_SCOPE_EVENT`); a caregiver's other visits and events are not re-evaluated. The SSNs
+   of that scope (`VC_INSERVICE_SCOPE_SSN`; in window mode every SSN with an event) decide which
+   events are loaded. Then it builds the two sides: `VC_INSERVICE_EVENT`, the usable InService events
+   of the scoped SSNs, and `VC_INSERVICE_VISIT`, the eligible visits (not missed, actual times, no
+   overlapping event at their own provider) among the candidates that overlap an event at another
+   provider (`VC_INSERVICE_CANDIDATE`; the source rows are first found with cheap predicates,
+   `VC_INSERVICE_SCOPE_ROW`), each with its dimension rows (same columns, same order);
+2. `scope_visits` / `scope_events` stream the scope's sides to PostgreSQL for the stale cleanup;
+3. `pair_tables` streams every overlapping (visit, event) pair of the scope in both directions
+   (`INSERVICE_PAIR_COLUMNS`), as Arrow batches of one fixed schema;
 4. `skipped_rows` counts the unusable source rows of the scope per reason (D23).
 
 The statements live in `sql/snowflake/inservice/`, one per file, and run unchanged on Snowflake and on
@@ -26,7 +32,13 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS
-from visit_conflicts.source.common import SourceScope, load_exclusions, run_params, stream_rows
+from visit_conflicts.source.common import (
+    SourceScope,
+    check_batch_size,
+    load_exclusions,
+    run_params,
+    stream_tables,
+)
 from visit_conflicts.sql_files import read_sql
 
 if TYPE_CHECKING:
@@ -58,8 +70,8 @@ class InServiceScope:
 
     `window`: the run's inclusive window dates, delta cutoff and business time zone, validated and
     bound exactly as for detection (a source scope over all chunks). `whole_window` False (delta,
-    the default): the SSNs with an event or a visit updated since the cutoff; True: every SSN with an
-    event in the window.
+    the default): the pairs of the visits and events updated since the cutoff (and of the visits whose
+    own-provider exclusion a changed event may have changed); True: every pair of the window.
     """
 
     window: SourceScope
@@ -109,20 +121,27 @@ class InServiceSource:
         cur = self.conn.cursor()
         try:
             load_exclusions(cur, self.ref)
-            # Caregivers and providers resolved once for every statement of the session.
-            for name in ("create_caregiver", "create_provider", "create_scope_ssn", "create_scope_event"):
+            # Caregivers and providers resolved once for every statement of the session; the scope's
+            # sides before the SSNs whose events are loaded.
+            for name in (
+                "create_caregiver",
+                "create_provider",
+                "create_scope_visit",
+                "create_scope_ssn",
+                "create_scope_event",
+            ):
                 cur.execute(read_sql(_SQL.format(name)), params)
             # Events first: only visits that overlap one of them are candidates, and only usable
             # candidates are enriched.
-            for name in ("create_events", "create_candidates", "create_visits"):
+            for name in ("create_events", "create_scope_row", "create_candidates", "create_visits"):
                 cur.execute(read_sql(_SQL.format(name)), params)
         finally:
             cur.close()
         self._prepared = True
 
-    def scope_ssns(self, batch_size: int) -> Iterator[list[str]]:
-        """The scoped SSNs, in batches."""
-        for rows in self._select("select_scope_ssns", batch_size):
+    def scope_visits(self, batch_size: int) -> Iterator[list[str]]:
+        """The scoped visits' ids (lower-case uuid text), in batches; empty in window mode."""
+        for rows in self._select("select_scope_visits", batch_size):
             yield [str(r[0]) for r in rows]
 
     def scope_events(self, batch_size: int) -> Iterator[list[str]]:
@@ -130,23 +149,20 @@ class InServiceSource:
         for rows in self._select("select_scope_events", batch_size):
             yield [str(r[0]) for r in rows]
 
-    def pairs(self, batch_size: int) -> Iterator[list[tuple[Any, ...]]]:
-        """Every InService pair as tuples in `INSERVICE_PAIR_COLUMNS` order, both directions, once each.
-
-        Values are plain Python objects: uuids as lower-case text (the synthetic ids as 32 hex
-        digits), naive wall-clock datetimes, dates, floats, ints, bools, and 'N' for the seven flags.
-        """
+    def pair_tables(self, batch_size: int, schema: Any) -> Iterator[Any]:
+        """Every InService pair of the scope, both directions, once each, as Arrow tables of at most
+        `batch_size` rows with exactly `schema` (`common.pair_arrow_schema` of INSERVICE_PAIR_COLUMNS,
+        the writer's column types), whatever widths and units the result chunks come in. Ids are
+        lower-case text (the synthetic ids 32 hex digits), times wall-clock timestamps, the seven flags
+        'N'."""
         self._require_prepared()
+        check_batch_size(batch_size)
+        if tuple(schema.names) != INSERVICE_PAIR_COLUMNS:
+            raise InServiceSourceError("the InService pair schema must have INSERVICE_PAIR_COLUMNS, in order")
         cur = self.conn.cursor()
         try:
-            cur.execute(read_sql(_SQL.format("select_pairs")))
-            names = tuple(d[0] for d in cur.description)
-            if names != INSERVICE_PAIR_COLUMNS:
-                raise InServiceSourceError(
-                    "sql/snowflake/inservice/select_pairs.sql returns columns that differ from "
-                    f"INSERVICE_PAIR_COLUMNS: {sorted(set(names) ^ set(INSERVICE_PAIR_COLUMNS)) or 'order'}"
-                )
-            yield from stream_rows(cur, batch_size)
+            cur.execute(read_sql(_SQL.format("select_pairs")), self.scope.params())
+            yield from stream_tables(cur, batch_size, schema)
         finally:
             cur.close()
 
@@ -175,7 +191,7 @@ class InServiceSource:
         self._require_prepared()
         cur = self.conn.cursor()
         try:
-            cur.execute(read_sql(_SQL.format(name)))
+            cur.execute(read_sql(_SQL.format(name)), self.scope.params())
             while rows := cur.fetchmany(batch_size):
                 yield list(rows)
         finally:

@@ -6,8 +6,15 @@ merged into `conflictvisitmaps`/`conflicts` in its own transaction (insert new p
 update changed ones, never write unchanged ones), and its keys are recorded in `run_seen_pair` for
 finalize. The next batch is read and converted while the current one is written. Memory is bounded by
 the batch size (measured by bench/bench_chunk_memory.py). Written timestamps are the run's start (D1).
-Source rows that cannot be used are skipped and counted per reason (D23). The chunk count is the run's
-chunk plan (plan's decision in the ledger, or the fixed `chunks`); a chunk outside it is skipped.
+The chunk count is the run's chunk plan (plan's decision in the ledger, or the fixed `chunks`); a chunk
+outside it is skipped.
+
+The chunk's groups are the ones plan recorded for this run (`run_scope_group`), loaded into the chunk's
+Snowflake session: detect evaluates exactly the scope finalize will clean up, and plan has counted the
+unusable source rows of the run once (D23). In a run without plan (`steps` without it, which needs a
+fixed `chunks`) the chunk computes its groups in Snowflake and counts its own unusable rows, as a whole
+run would.
+
 Rerunning a chunk converges to the same state: its seen keys are rebuilt and unchanged pairs are not
 written again.
 """
@@ -18,11 +25,16 @@ from visit_conflicts.columns import PAIR_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
 from visit_conflicts.source.common import SourceScope, pair_arrow_schema
-from visit_conflicts.source.detect import NOTE_PREFIX, count_skipped_rows, iter_pair_tables
+from visit_conflicts.source.detect import iter_pair_tables, load_delta_groups, prepare_scope_rows
+from visit_conflicts.source.plan import count_skipped_rows, iter_delta_groups, skip_counters
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
+from visit_conflicts.store import ledger
 from visit_conflicts.store.detect import PairWriter, forget_seen_pairs
-from visit_conflicts.store.plan import chunk_plan
+from visit_conflicts.store.plan import chunk_plan, iter_chunk_groups
 from visit_conflicts.store.reference import load_reference_data
+
+# Groups per fetch from run_scope_group (two narrow columns).
+_GROUP_FETCH = 50_000
 
 
 def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = None) -> StepResult:
@@ -35,9 +47,24 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
         note = f"chunk {chunk} is not among the run's chunks {plan.chunks} (chunk count {plan.count})"
         return StepResult(status="skipped", notes=[note])
     scope = SourceScope.of(ctx, params, chunk, chunks=plan.count)
+    counts: dict[str, int] = {}
+    notes: list[str] = []
     with res.pg_conn() as pg, res.source_conn() as sf:
         ref = load_reference_data(pg)
+        planned = ledger.step_status(pg, ctx.run_id, "plan").get(ledger.NOT_CHUNKED) == "succeeded"
         pg.commit()
+        if planned:
+            load_delta_groups(sf, scope, ref, iter_chunk_groups(pg, ctx.run_id, chunk, _GROUP_FETCH))
+        else:
+            days = sorted(
+                {d for batch in iter_delta_groups(sf, scope, ref, _GROUP_FETCH) for d, _, _ in batch}
+            )
+            prepare_scope_rows(sf, scope, days)
+            skipped = count_skipped_rows(sf, scope, days, chunks={chunk}, rows_ready=True)
+            counts.update(skip_counters(skipped))
+            notes.append(
+                "plan did not run in this run: the chunk computed its groups and counted its unusable rows"
+            )
         with pg.transaction():
             forget_seen_pairs(pg, ctx.run_id, chunk)
         writer = PairWriter(
@@ -51,19 +78,8 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
         # Every batch in the writer's column types' source form, so result chunks always join.
         schema = pair_arrow_schema(writer.column_types)
         total = writer.write_batches(
-            iter_pair_tables(sf, scope, ref, params.batch_size, schema),
+            iter_pair_tables(sf, scope, params.batch_size, schema),
             now=ctx.now_local,
             on_batch=lambda: check_cancelled(res.cancel),
         )
-        # The pairs were just read on this connection: its session tables serve the counts as well.
-        skipped = count_skipped_rows(sf, scope, ref, session_ready=True)
-    counts: dict[str, int] = total.as_dict()
-    counts.update({_counter(reason): n for reason, n in sorted(skipped.items())})
-    return StepResult(counts=counts)
-
-
-def _counter(reason: str) -> str:
-    """`skipped_<reason>` for a skipped row, `noted_<name>` for an ignored value of a used row."""
-    if reason.startswith(NOTE_PREFIX):
-        return "noted_" + reason.removeprefix(NOTE_PREFIX)
-    return f"skipped_{reason}"
+    return StepResult(counts={**total.as_dict(), **counts}, notes=notes)

@@ -16,10 +16,14 @@ written. After every batch succeeded, stale cleanup (D12) resolves the in-scope 
 the run did not produce and whose status is 'N' or 'U'; after a failure or cancellation nothing is
 resolved.
 
-Scope: delta mode (default) re-evaluates every InService pair of the caregivers (SSNs) with an event or
-a visit updated since the run's cutoff (so an event that moved, appeared or vanished also re-decides
-the other pairs of that person), plus the stored pairs of every changed event; window mode
-(`inservice_scope = "window"`) re-evaluates every pair of the window. Disabled by
+Scope: delta mode (default) re-evaluates the pairs of the visits updated since the run's cutoff, of the
+events updated since then (the stored ones too, whatever caregiver they were stored under), and of the
+visits of a changed event's caregiver record (an event at a visit's own provider makes the visit
+ineligible, so its change can end or free the visit's other pairs); those are the only pairs a change
+can create, alter or end, so the stored result equals window mode's for the same changes, while a
+caregiver's other pairs are neither read nor rewritten. Window mode (`inservice_scope = "window"`)
+re-evaluates every pair of the window; only it sees what no delta shows: a hard-deleted event's pairs,
+and the visits an event no longer blocks after it moved to another caregiver record. Disabled by
 `enable_inservice = false` (status 'skipped', nothing written).
 
 Rerun safety: the run's scope and seen keys (ledger-side scratch rows, removed when the step is done)
@@ -33,6 +37,7 @@ from __future__ import annotations
 from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext
+from visit_conflicts.source.common import pair_arrow_schema
 from visit_conflicts.source.inservice import InServiceScope, InServiceSource
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store.detect import INSERVICE, PairWriter
@@ -54,8 +59,8 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         source.prepare()
         check_cancelled(res.cancel)
         with pg.transaction():
-            scope_ssns, scope_events = replace_scope(
-                pg, ctx.run_id, source.scope_ssns(_SCOPE_BATCH), source.scope_events(_SCOPE_BATCH)
+            scope_visits, scope_events = replace_scope(
+                pg, ctx.run_id, source.scope_visits(_SCOPE_BATCH), source.scope_events(_SCOPE_BATCH)
             )
         writer = PairWriter(
             pg,
@@ -67,7 +72,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
             compare=params.merge_compare,
         )
         total = writer.write_batches(
-            source.pairs(params.batch_size),
+            source.pair_tables(params.batch_size, pair_arrow_schema(writer.column_types)),
             now=ctx.now_local,
             on_batch=lambda: check_cancelled(res.cancel),
         )
@@ -86,7 +91,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
                 )
             forget_scope(pg, ctx.run_id)
     counts: dict[str, int] = {
-        "scope_ssns": scope_ssns,
+        "scope_visits": scope_visits,
         "scope_events": scope_events,
         **total.as_dict(),
         "conflict_ids_assigned": total.extra.get("conflict_ids_assigned", 0),

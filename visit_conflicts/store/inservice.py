@@ -1,7 +1,10 @@
 """PostgreSQL side of the inservice step (D14): its ledger-side scope and its stale cleanup (D12).
 
-The scope (caregiver SSNs and changed event ids, delta mode) lives in the unlogged tables of migration
-0005, keyed by run id, and the pair keys the step produced in `run_seen_pair` under `INSERVICE_CHUNK`.
+The delta scope is a set of sides, the visit and event ids whose pairs the run re-evaluated; it lives
+in the unlogged table `run_inservice_scope_event` of migration 0005 ("VisitID": a visit's id or an
+event's synthetic id, either side of a pair), keyed by run id, and the pair keys the step produced in
+`run_seen_pair` under `INSERVICE_CHUNK`. (`run_inservice_scope_ssn`, the caregiver scope of earlier
+versions, is only cleared.)
 """
 
 from __future__ import annotations
@@ -28,26 +31,25 @@ def forget_scope(conn: psycopg.Connection, run_id: str) -> None:
 
 
 def replace_scope(
-    conn: psycopg.Connection, run_id: str, ssns: Iterable[list[str]], event_ids: Iterable[list[str]]
+    conn: psycopg.Connection, run_id: str, visit_ids: Iterable[list[str]], event_ids: Iterable[list[str]]
 ) -> tuple[int, int]:
-    """Start the run's InService scratch rows over with this scope (inside the caller's transaction);
-    returns (SSNs, events)."""
+    """Start the run's InService scratch rows over with this scope, the ids of its visits and of its
+    changed events (inside the caller's transaction); returns (visits, events)."""
     forget_scope(conn, run_id)
-    n_ssns = n_events = 0
-    with conn.cursor() as cur:
-        with cur.copy('COPY run_inservice_scope_ssn (run_id, "SSN") FROM STDIN') as copy:
-            for batch in ssns:
-                for ssn in batch:
-                    copy.write_row((run_id, ssn))
-                n_ssns += len(batch)
-        with cur.copy('COPY run_inservice_scope_event (run_id, "VisitID") FROM STDIN') as copy:
-            for batch in event_ids:
-                for event_id in batch:
-                    copy.write_row((run_id, event_id))
-                n_events += len(batch)
-    conn.execute("ANALYZE run_inservice_scope_ssn")
+    counted = []
+    with (
+        conn.cursor() as cur,
+        cur.copy('COPY run_inservice_scope_event (run_id, "VisitID") FROM STDIN') as copy,
+    ):
+        for sides in (visit_ids, event_ids):
+            n = 0
+            for batch in sides:
+                for side in batch:
+                    copy.write_row((run_id, side))
+                n += len(batch)
+            counted.append(n)
     conn.execute("ANALYZE run_inservice_scope_event")
-    return n_ssns, n_events
+    return counted[0], counted[1]
 
 
 def resolve_stale_pairs(

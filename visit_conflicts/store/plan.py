@@ -5,12 +5,13 @@ Keyed by run id and chunk, so the detect chunks and finalize (possibly other pro
 scope. When plan decides the chunk count from the delta (parameter `chunks` unset), the groups are
 recorded with their hash bucket first (`HASH_BUCKETS` chunks), counted, and then given their chunk
 (bucket % count) in the same transaction. The decided count is plan's step result `chunk_count` in the
-ledger; `chunk_plan` is how detect, finalize and the engines read it. Statements: `sql/postgres/plan/`.
+ledger; `chunk_plan` is how detect, finalize and the engines read it; detect reads its chunk's groups with
+`iter_chunk_groups`. Statements: `sql/postgres/plan/`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -92,3 +93,14 @@ def chunk_plan(conn: psycopg.Connection, run_id: str, params: Params) -> ChunkPl
         )
     chunks = sorted(params.chunk_subset) if params.chunk_subset is not None else list(range(count))
     return ChunkPlan(count=count, chunks=chunks)
+
+
+def iter_chunk_groups(
+    conn: psycopg.Connection, run_id: str, chunk: int, batch_size: int
+) -> Iterator[tuple[date, str]]:
+    """The (visit date, SSN) groups plan recorded for one chunk of the run, read through a server-side
+    cursor in batches of `batch_size` (a chunk of a bulk refresh holds many groups)."""
+    with conn.transaction(), conn.cursor(name=f"chunk_groups_{chunk}") as cur:
+        cur.itersize = batch_size
+        cur.execute(read_sql("postgres/plan/select_chunk_groups.sql"), {"run_id": run_id, "chunk": chunk})
+        yield from cur

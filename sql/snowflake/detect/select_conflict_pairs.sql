@@ -1,5 +1,5 @@
 -- Conflict pairs of one chunk (ARCHITECTURE "Data flow inside a detect chunk"): base visits of the
--- chunk's delta groups (VC_DELTA_GROUP, built by create_delta_group.sql) with their dimension rows ->
+-- chunk's delta groups (the rows of VC_SCOPE_ROW, common/create_scope_row.sql) with their dimension rows ->
 -- self-join of every group in both orientations (D4) -> the seven rules (detection.md 3.1-3.7 with
 -- D5-D7) -> at least one flag 'Y' -> cross-state filter (detection.md 4). Output: one row per ordered
 -- pair key (D8), named exactly as the conflictvisitmaps columns (CONFLICTID is assigned on the
@@ -15,27 +15,20 @@
 --
 -- Written in the subset of Snowflake SQL that the local emulation also runs: no geo functions (the
 -- great-circle distance is plain trigonometry), no engine-specific parsing functions.
-WITH caregiver AS (
-    -- @include snowflake/common/caregiver_rows.sql
-),
-provider AS (
+WITH provider AS (
     -- @include snowflake/common/provider_rows.sql
 ),
 scope_visit AS (
-    -- Every usable visit of the chunk's groups, delta or not (D4). Unusable rows are skipped here and
-    -- counted by count_skipped_rows.sql (D23). D8: one row per visit id (latest update first).
+    -- Every usable visit of the chunk's groups, delta or not (D4). The group's rows were found with
+    -- cheap predicates (VC_SCOPE_ROW); the checks below run on those rows only. Unusable rows are
+    -- skipped here and counted once per run by plan (plan/count_skipped_rows.sql, D23). D8: one row
+    -- per visit id (latest update first).
     SELECT
         -- @include snowflake/common/scope_visit_columns.sql
-    FROM FACTVISITCALLPERFORMANCE_CR cr
-    JOIN caregiver cg ON cg.caregiver_id = cr."Caregiver Id"
-    JOIN VC_DELTA_GROUP dg ON dg.visit_date = CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) AND dg.ssn = cg.ssn
+    FROM VC_SCOPE_ROW cr
+    JOIN VC_SCOPE_CAREGIVER cg ON cg.caregiver_id = cr."Caregiver Id"
     JOIN provider p ON p.provider_id = cr."Provider Id"
-    -- The raw range (UTC instants a day outside the window, bound by the caller, so no session zone
-    -- is involved) lets Snowflake prune micro-partitions; the converted date decides.
-    WHERE cr."Visit Date" >= CAST(%(visit_date_floor)s AS TIMESTAMP_TZ)
-      AND cr."Visit Date" < CAST(%(visit_date_ceiling)s AS TIMESTAMP_TZ)
-      AND CAST(CONVERT_TIMEZONE(%(time_zone)s, CAST(cr."Visit Date" AS TIMESTAMP_TZ)) AS DATE) BETWEEN CAST(%(window_start)s AS DATE) AND CAST(%(window_end)s AS DATE)
-      AND LOWER(cr."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
+    WHERE LOWER(cr."Provider Id") NOT IN (SELECT provider_id FROM VC_EXCLUDED_PROVIDER)
       AND REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s)
       AND REGEXP_LIKE(TRIM(CAST(cr."Application Visit Id" AS VARCHAR)), %(app_id_pattern)s)
       AND REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s)

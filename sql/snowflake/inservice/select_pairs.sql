@@ -5,9 +5,12 @@
 -- VC_INSERVICE_VISIT or VC_INSERVICE_EVENT (same columns, same order): V1 is the primary (un-prefixed
 -- columns), V2 the conflicting side ("Con" prefix); VisitDate and SSN are always V1's. The seven rule
 -- flags are 'N' and the distance/travel metrics NULL. One row per ordered pair key (D8: one side row
--- per id). Output: the pair columns shared with detection (common/pair_columns.sql), then the InService
--- window of both sides: visit_conflicts.columns.INSERVICE_PAIR_COLUMNS (CONFLICTID is assigned in
--- PostgreSQL).
+-- per id). Delta mode (D14): only the pairs of a scoped visit (create_scope_visit.sql) or of a changed
+-- event (create_scope_event.sql), the ones the stale cleanup may resolve (a visit that is a candidate
+-- only for a changed event also overlaps unchanged events: those pairs are not re-evaluated); window
+-- mode: every pair. Output: the pair columns shared with detection (common/pair_columns.sql), then the
+-- InService window of both sides: visit_conflicts.columns.INSERVICE_PAIR_COLUMNS (CONFLICTID is
+-- assigned in PostgreSQL).
 WITH side AS (
     SELECT * FROM VC_INSERVICE_VISIT
     UNION ALL
@@ -21,6 +24,9 @@ overlap AS (
      AND e."ProviderID" <> v."ProviderID"
      AND v."VisitStartTime" <= e."InserviceEndDate"
      AND v."VisitEndTime" >= e."InserviceStartDate"
+    WHERE %(whole_window)s
+       OR v."VisitID" IN (SELECT LOWER(visit_id) FROM VC_INSERVICE_SCOPE_VISIT)
+       OR e."VisitID" IN (SELECT visit_id FROM VC_INSERVICE_SCOPE_EVENT)
 ),
 oriented AS (
     SELECT visit_id AS id1, event_id AS id2 FROM overlap
