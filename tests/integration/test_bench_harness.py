@@ -48,8 +48,10 @@ def test_harness_writes_json_charts_and_table(pg_server_dsn: str, tmp_path: Path
     [run] = scale["incremental"]
     for step in ("staging", "plan", "detect", "finalize", "inservice", "status", "maintenance", "restore"):
         measured = run["steps"][step]
-        assert measured["seconds"] >= 0 and measured["peak_rss_mb"] > 0, (step, measured)
+        # A step of a few milliseconds (restore) can end between two RSS samples.
+        assert measured["seconds"] >= 0 and measured["peak_rss_mb"] >= 0, (step, measured)
         assert isinstance(measured["rows_read"], int) and isinstance(measured["rows_written"], int)
+    assert run["steps"]["detect"]["peak_rss_mb"] > 0
     assert run["steps"]["detect"]["rows_read"] == scale["prepare"]["stream_pairs"] > 0
     [legacy] = scale["legacy"]
     for part in ("staging", "merge", "stale cleanup", "status"):
