@@ -195,6 +195,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["steps"] = args.steps
     if args.chunk_subset is not None:
         overrides["chunk_subset"] = args.chunk_subset
+    if getattr(args, "dry_run", False):
+        overrides["dry_run"] = True
     if args.params:
         try:
             extra = json.loads(args.params)
@@ -588,6 +590,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--status-scope", choices=["delta", "window"], default=None)
     p.add_argument("--inservice-scope", choices=["delta", "window"], default=None)
     p.add_argument("--params", default=None, help="more parameter overrides as a JSON object")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="compute everything, report what would change (counts per step and reason, samples of "
+        "pairs), then roll it all back; the ledger keeps the run, marked as a dry run",
+    )
     p.add_argument(
         "--report-dir", default=str(DEFAULT_REPORT_DIR), help="where the HTML/JSON/text report goes"
     )

@@ -127,6 +127,13 @@ class Params(_Strict):
     # a copy of the whole view; its content is exact whoever refreshes it (migration 0034).
     payer_view_refresh: Literal["run", "cron"] = "run"
     pg_cron_job_name: str = "refresh_mv_payer_conflicts_common"
+    # The conflict history (`conflict_event`, migration 0035) keeps this many days of events (by the
+    # run's clock); the maintenance step purges older ones.
+    event_retention_days: int = Field(default=400, gt=0)
+    # `visit-conflicts run --dry-run`: every work step runs in one transaction that is rolled back, the
+    # ledger row is marked and keeps what would have changed. Only the local runner can run it (it owns
+    # that transaction); preflight refuses it anywhere else.
+    dry_run: bool = False
     materialized_view_name: str = Field(
         default="mv_payer_conflicts_common", pattern=r"^[a-z_][a-z0-9_]{0,62}$"
     )

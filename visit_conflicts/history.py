@@ -7,8 +7,9 @@ From `pipeline_run` and `pipeline_run_step` only (statements in `sql/postgres/hi
   Gantt);
 - per run (oldest first): wall-clock duration, per-step duration (a mapped step: first chunk start to
   last chunk end), pairs inserted / updated / resolved (the steps' measured counts of those names, D13),
-  skipped rows per reason (`skipped_<reason>` counts, D23), the run it took over (D20 amended) and every
-  step that needed more than one attempt.
+  skipped rows per reason (`skipped_<reason>` counts, D23), the run it took over (D20 amended), every
+  step that needed more than one attempt, whether it was a dry run (`kind`), and its conflict history
+  events per reason (`conflict_event`; a dry run's from what it recorded before its rollback).
 
 Step names are never listed here: they come from the ledger rows, ordered as `pipeline.STEP_NAMES`
 (names the step list no longer has, from older runs, follow in the order they ran). Every value is
@@ -30,6 +31,7 @@ from psycopg.rows import dict_row
 
 from visit_conflicts.pipeline import STEP_NAMES
 from visit_conflicts.sql_files import read_sql
+from visit_conflicts.store.events import history_events, per_reason
 
 HISTORY_RUNS = 30
 # Measured counts (D13) shown per run, by their count names: every step that inserts, updates or
@@ -63,6 +65,7 @@ def build_history(conn: psycopg.Connection, run_id: str, runs: int = HISTORY_RUN
     with conn.cursor(row_factory=dict_row) as cur:
         run_rows = cur.execute(_sql("select_runs"), {"run_id": run_id, "runs": runs}).fetchall()
         step_rows = cur.execute(_sql("select_steps"), {"run_ids": [r["run_id"] for r in run_rows]}).fetchall()
+    events = history_events(conn, [r["run_id"] for r in run_rows])
     if not conn.autocommit:
         conn.commit()
     run_rows.reverse()  # oldest first: charts and tables read left to right, top to bottom
@@ -74,7 +77,7 @@ def build_history(conn: psycopg.Connection, run_id: str, runs: int = HISTORY_RUN
         "runs_requested": runs,
         "steps": step_names,
         "pair_counts": list(PAIR_COUNTS),
-        "runs": [_run_summary(r, steps_of[r["run_id"]]) for r in run_rows],
+        "runs": [_run_summary(r, steps_of[r["run_id"]], events.get(r["run_id"], {})) for r in run_rows],
         "timeline": _timeline(run_id, steps_of.get(run_id, [])),
     }
 
@@ -93,7 +96,7 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
     return _round((end - start).total_seconds())
 
 
-def _run_summary(run: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, Any]:
+def _run_summary(run: dict[str, Any], steps: list[dict[str, Any]], events: dict[str, int]) -> dict[str, Any]:
     starts = [s["started_at"] for s in steps]
     ends = [s["ended_at"] for s in steps if s["ended_at"] is not None]
     first = min(starts, default=run["started_at"])
@@ -122,9 +125,13 @@ def _run_summary(run: dict[str, Any], steps: list[dict[str, Any]]) -> dict[str, 
             "reason": str(took_over.get("reason")),
             "seconds": _round(float(took_over.get("seconds") or 0.0)),
         }
+    if run.get("dry_run"):
+        events = per_reason(run.get("dry_run_events") or [])
     return {
         "run_id": run["run_id"],
         "status": run["status"],
+        "kind": "dry run" if run.get("dry_run") else "run",
+        "events": [{"reason": k, "events": v} for k, v in sorted(events.items())],
         "started_at": stamp(first),
         "seconds": _seconds(first, max(ends)) if ends else None,
         "step_seconds": step_seconds,

@@ -5,6 +5,14 @@ thread pool (`workers`); the closing steps (restore, report) always, through `st
 from a `finally`, also after Ctrl-C or SIGTERM (D19), after recording in the ledger how the work steps
 ended. Every step goes through
 `step_runner.run_step`, as in AWS. The exit status is success only when every step succeeded.
+
+A dry run (`dry_run`, `visit-conflicts run --dry-run`) runs the same steps with one difference: every
+work step's transactional connection is ONE connection (`store.db.SharedTransaction`, lent through
+`Resources.shared`), whose single transaction is read for what it would have changed (the conflict
+history it wrote: counts per step and reason, samples) and then rolled back, before the closing steps
+run. The ledger keeps its own autocommit connections, so the run's row, its steps' counts and its report
+persist; preflight and restore leave pg_cron, the sequences and the flag alone, and the mapped step runs
+one chunk at a time (`workers` = 1). Only this engine can run it.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import psycopg
+
 from visit_conflicts.config import Params
 from visit_conflicts.context import RunContext, new_run_id
 from visit_conflicts.errors import is_refusal
@@ -33,7 +43,9 @@ from visit_conflicts.progress import task as progress_task
 from visit_conflicts.report import render_html, render_text
 from visit_conflicts.step_api import Cancelled, Resources, StepResult
 from visit_conflicts.step_runner import close_run, run_step
-from visit_conflicts.store.db import StoreError
+from visit_conflicts.store import ledger
+from visit_conflicts.store.db import SharedTransaction, StoreError, connect
+from visit_conflicts.store.events import would_change
 from visit_conflicts.store.ledger import Outcome
 from visit_conflicts.store.plan import chunk_plan
 
@@ -132,6 +144,9 @@ def run_pipeline(
     bind(run_id=ctx.run_id)
     cancel = res.cancel or threading.Event()
     res.cancel = cancel
+    if params.dry_run:
+        # One transaction for all the work: the chunks cannot run in parallel on it.
+        params = params.model_copy(update={"workers": 1})
     status: Outcome = "failed"
     error: str | None = None
     with contextlib.ExitStack() as owned, _signals_cancel(cancel), show_progress(progress):
@@ -146,6 +161,8 @@ def run_pipeline(
         try:
             try:
                 bind(step=SHAPE.opening.name)
+                if params.dry_run:
+                    res.shared = _shared_transaction(res)
                 opened = run_step(res, ctx, params, SHAPE.opening.name).context
                 assert opened is not None, "the opening step hands on the run context"
                 ctx = opened
@@ -173,6 +190,8 @@ def run_pipeline(
                     error = f"{type(exc).__name__}: {exc}"
                     logger.exception("run failed")
         finally:
+            if res.shared is not None:
+                _roll_back_dry_run(res, ctx.run_id)
             bind(step=SHAPE.closing[0].name)
             # A second signal during cleanup must not abort the restore.
             signal_guard = (
@@ -195,6 +214,40 @@ def run_pipeline(
         html_path=html_path,
         error=report.get("error"),
     )
+
+
+def _shared_transaction(res: Resources) -> SharedTransaction:
+    conn = connect(res.pg_dsn, res.schema, autocommit=False, connection_class=SharedTransaction)
+    assert isinstance(conn, SharedTransaction)
+    # Open the transaction now: a `transaction()` block on an idle connection would BEGIN and COMMIT a
+    # transaction of its own; inside an open one every block is a savepoint.
+    conn.begin()
+    return conn
+
+
+def _roll_back_dry_run(res: Resources, run_id: str) -> None:
+    """Read what the dry run would have changed from its own transaction, roll it back, and record the
+    summary in the ledger (a run refused before it opened has no row: the update finds none)."""
+    shared = res.shared
+    assert shared is not None
+    res.shared = None
+    summary: dict[str, Any]
+    try:
+        if shared.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+            raise RuntimeError("the dry run's transaction was aborted by a failed statement")
+        summary = would_change(shared, run_id)
+    except (psycopg.Error, RuntimeError) as exc:
+        summary = {"events": [], "samples": {}, "error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        try:
+            shared.rollback()
+        finally:
+            shared.close_shared()
+    try:
+        with res.pg_conn(autocommit=True) as conn:
+            ledger.record_would_change(conn, run_id, summary)
+    except (psycopg.Error, StoreError):
+        logger.exception("could not record what the dry run would have changed")
 
 
 HISTORY_PAGE = "history.html"

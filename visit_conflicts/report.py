@@ -24,6 +24,7 @@ from visit_conflicts.context import RunContext
 from visit_conflicts.history import HISTORY_RUNS, build_history, fmt_seconds
 from visit_conflicts.pipeline import REPORTED_TABLES
 from visit_conflicts.store import ledger
+from visit_conflicts.store.events import per_reason, run_events
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -68,10 +69,18 @@ def build_report(
     # a reproducible run (--now) fixes to a value that is not the time it actually ran.
     first_start = min((s.started_at for s in steps), default=None)
     last_end = max((s.ended_at for s in steps if s.ended_at), default=None)
+    dry_run = bool(run.get("dry_run"))
+    # A dry run's events were rolled back: it recorded them (and samples) before (`would_change`).
+    would_change = run.get("would_change") if dry_run else None
+    events = (would_change or {}).get("events", []) if dry_run else run_events(conn, run["run_id"])
     return {
         "run_id": run["run_id"],
         "environment": run["environment"],
         "status": run["status"],
+        "dry_run": dry_run,
+        # Conflict history events of the run per reason (issue 14).
+        "events": per_reason(events),
+        "would_change": would_change,
         "full_run": run["full_run"],
         "started_at": _iso(run["started_at"]),
         "ended_at": _iso(ended),
@@ -112,6 +121,9 @@ def refused_report(ctx: RunContext, environment: str, full_run: bool, error: str
         "pg_cron": None,
         "error": error or "the run was not started",
         "took_over": None,
+        "dry_run": False,
+        "events": {},
+        "would_change": None,
         "steps": [],
         "tables": {},
         "history": None,
@@ -149,6 +161,14 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"  took over run {t['run_id']} ({t['reason']}; its cleanup took {t['seconds']} s)")
     if report.get("error"):
         lines.append(f"  ERROR: {report['error']}")
+    if report.get("dry_run"):
+        lines.append("  DRY RUN: everything was computed and rolled back; nothing was written")
+    events = report.get("events") or {}
+    label = "would-be events per reason" if report.get("dry_run") else "events per reason"
+    lines.append(f"  {label}: " + (", ".join(f"{k}={v}" for k, v in events.items()) or "none"))
+    would = report.get("would_change")
+    if would:
+        lines.extend(render_would_change_text(would))
     lines.append("  steps:")
     for s in report["steps"]:
         name = s["step"] if s["chunk"] is None else f"{s['step']}[{s['chunk']}]"
@@ -167,6 +187,26 @@ def render_text(report: dict[str, Any]) -> str:
 
 
 _GANTT_WIDTH = 40  # characters of the text timeline's bars
+
+
+def sample_line(e: dict[str, Any]) -> str:
+    """One sampled event of a dry run, as text and HTML show it."""
+    key = f"pair {e['VisitID']} -> {e['ConVisitID']}" if e.get("VisitID") else "conflict"
+    detail = f" [{e['detail']}]" if e.get("detail") else ""
+    change = f"{e.get('old_status') or '-'} -> {e.get('new_status') or '-'}"
+    return f"{e['step']}: {key} (conflict {e['CONFLICTID']}) {change} {e['reason']}{detail}"
+
+
+def render_would_change_text(would: dict[str, Any]) -> list[str]:
+    """A dry run's counts per step and reason, and its samples."""
+    lines = ["  would change (per step and reason):"]
+    lines.extend(f"    {e['step']:<14} {e['reason']:<34} {e['events']:>8}" for e in would.get("events", []))
+    if would.get("error"):
+        lines.append(f"    not read: {would['error']}")
+    for kind, sample in (would.get("samples") or {}).items():
+        lines.append(f"  sample of {kind} ({len(sample)}):")
+        lines.extend(f"    {sample_line(e)}" for e in sample)
+    return lines
 
 
 def render_history_text(history: dict[str, Any]) -> list[str]:
@@ -206,6 +246,10 @@ def render_history_text(history: dict[str, Any]) -> list[str]:
     lines.append(f"    {'run':<{run_width}}" + "".join(f"{n:>10}" for n in names))
     for r in runs:
         lines.append(f"    {r['run_id']:<{run_width}}" + "".join(f"{r['pairs'][n]:>10}" for n in names))
+    lines.append("  conflict history events per reason:")
+    for r in runs:
+        shown = ", ".join(f"{e['reason']}={e['events']}" for e in r["events"]) or "none"
+        lines.append(f"    {r['run_id']:<{run_width}} {r['kind']:<8} {shown}")
     skipped = [(r["run_id"], s) for r in runs for s in r["skipped"]]
     lines.append("  skipped rows by reason:" + ("" if skipped else " none"))
     for rid, s in skipped:
@@ -251,6 +295,7 @@ def _templates() -> jinja2.Environment:
         counts=_fmt_counts,
         step_label=lambda s: s["step"] if s["chunk"] is None else f"{s['step']}[{s['chunk']}]",
         status_colour=lambda status: _STATUS_COLOURS.get(status, "#555"),
+        sample_line=sample_line,
         table_attrs=Markup("border='1' cellpadding='4' cellspacing='0'"),
     )
     return env

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from visit_conflicts.store.db import connect
+from visit_conflicts.store.db import SharedTransaction, connect
 
 if TYPE_CHECKING:
     from visit_conflicts.context import RunContext
@@ -67,8 +67,18 @@ class Resources:
     # Who runs the run (this process, or the Step Functions execution): recorded when the run opens, so
     # that the next run can tell whether it is gone (D20 amended).
     owner: RunOwner | None = None
+    # A dry run (`visit-conflicts run --dry-run`): the one connection every transactional `pg_conn()`
+    # lends, whose transaction the local runner rolls back at the end. Autocommit connections (the
+    # ledger, the opening and closing steps) stay separate, so what they record persists.
+    shared: SharedTransaction | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        return self.shared is not None
 
     def pg(self, *, autocommit: bool = False) -> psycopg.Connection:
+        if self.shared is not None and not autocommit:
+            return self.shared
         return connect(self.pg_dsn, self.schema, autocommit=autocommit)
 
     @contextmanager

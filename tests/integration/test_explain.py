@@ -172,7 +172,7 @@ def test_explain_command_prints_a_planted_rule7_pair_with_its_numbers(
     assert "CONFLICT by rule 7 DistanceFlag" in text
     assert "12.75 mi, band [10, 25) at 25 mph: ETA 30.60 min, gap 30 min: ETA > gap > 0" in text
     assert "agrees with the evaluation" in text
-    assert "no history recorded" in text
+    assert "recorded event(s)" in text and "- -> N" in text  # the run's insert (conflict_event)
     assert cli.main(["explain", "--visit", v1, "--format", "json", *common]) == 0
     data = json.loads(capsys.readouterr().out)
     assert {(p["visit_id"], p["con_visit_id"]) for p in data["pairs"]} == {(v1, v2), (v2, v1)}
@@ -203,31 +203,32 @@ def test_explain_refuses_a_bad_id_in_one_line(
         explain(generated.res, generated.params, visit=str(uuid.uuid4()))
 
 
-def test_explain_shows_the_conflict_event_history_when_the_table_exists(generated: Generated) -> None:
-    """Issue 14 item 1 lands later: once conflict_event exists, explain lists a pair's events (and only
-    its own), oldest first."""
+def test_explain_shows_the_pair_history_from_conflict_event(generated: Generated) -> None:
+    """Issue 14 item 1: explain lists a pair's events from conflict_event (and only its own and its
+    conflict's), oldest first: the run's insert, then a later resolve."""
     case = generated.manifest.case(RULE7)
     v1, v2 = case["roles"]["v1"], case["roles"]["v2"]
     with psycopg.connect(generated.dsn, autocommit=True) as pg:
         pg.execute(f"SET search_path TO {generated.schema}")
-        pg.execute(
-            'CREATE TABLE conflict_event (run_id text, step text, "VisitID" uuid, "ConVisitID" uuid, '
-            '"CONFLICTID" int8, old_status text, new_status text, reason text, at timestamp)'
+        later = (
+            'INSERT INTO conflict_event (run_id, step, "VisitID", "ConVisitID", old_status, new_status, '
+            "reason, at) "
         )
         try:
             pg.execute(
-                "INSERT INTO conflict_event VALUES "
-                "('r1', 'detect', %(a)s, %(b)s, 1, NULL, 'N', 'inserted (rule 7)', '2026-11-27 06:00'),"
-                "('r2', 'finalize', %(a)s, %(b)s, 1, 'N', 'R', 'stale', '2026-11-28 06:00'),"
-                "('r2', 'finalize', %(b)s, %(a)s, 2, 'N', 'R', 'stale', '2026-11-28 06:00')",
+                later + "VALUES ('r2', 'finalize', %(a)s, %(b)s, 'N', 'R', 'stale', '2099-01-01'),"
+                "('r2', 'finalize', %(b)s, %(a)s, 'N', 'R', 'stale', '2099-01-01')",
                 {"a": v1, "b": v2},
             )
             result = explain(generated.res, generated.params, pair=(v1, v2))
         finally:
-            pg.execute("DROP TABLE conflict_event")
+            pg.execute("DELETE FROM conflict_event WHERE run_id = 'r2'")
     history = result["pairs"][0]["history"]
-    assert history["recorded"] and [e["change"] for e in history["events"]] == ["- -> N", "N -> R"]
-    assert [e["reason"] for e in history["events"]] == ["inserted (rule 7)", "stale"]
+    pair = [e for e in history["events"] if e["scope"] == "pair"]
+    assert history["recorded"] and [e["change"] for e in pair] == ["- -> N", "N -> R"]
+    assert [e["reason"] for e in pair] == ["insert (DistanceFlag)", "stale"]
+    # Its parent conflict's insert is shown with it.
+    assert [e["reason"] for e in history["events"] if e["scope"] == "conflict"] == ["insert (conflict)"]
 
 
 class _LambdaContext:

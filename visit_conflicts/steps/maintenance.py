@@ -14,6 +14,8 @@ refresh can take longer than a Lambda may run, and the closing steps must never 
 selected whenever the run selects a step that writes (`follows_writes`), so a rerun of a subset is
 maintained too. After a failed step it does not run: the next run's maintenance, autovacuum and the
 pg_cron job (re-enabled by restore) cover that. Safe to rerun: VACUUM and the refresh are idempotent.
+It also purges the conflict history (`conflict_event`) older than `event_retention_days` before the run's
+clock, counted (`events_purged`). A dry run skips the step.
 """
 
 from __future__ import annotations
@@ -27,12 +29,18 @@ from visit_conflicts.context import RunContext
 from visit_conflicts.pipeline import STEP_BY_NAME
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store import ledger
-from visit_conflicts.store.maintenance import vacuum_tables
+from visit_conflicts.store.maintenance import purge_events, vacuum_tables
 from visit_conflicts.store.payer_view import maintain_payer_view
 
 
 def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
+    if res.dry_run:
+        # VACUUM and the concurrent refresh cannot run inside the dry run's transaction, and there is
+        # nothing of this run to maintain: its writes are rolled back.
+        return StepResult(status="skipped", notes=["dry run: no maintenance"])
     with res.pg_conn(autocommit=True) as conn:
+        purged = purge_events(conn, now=ctx.now_local, retention_days=params.event_retention_days)
+        check_cancelled(res.cancel)
         tables = tables_written(ledger.get_steps(conn, ctx.run_id))
         check_cancelled(res.cancel)
         vacuumed = vacuum_tables(conn, tables)
@@ -44,6 +52,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
             "tables_vacuumed": len(vacuumed),
             "vacuumed": ",".join(vacuumed) if vacuumed else "none",
             "materialized_view": view,
+            "events_purged": purged,
         }
     )
 

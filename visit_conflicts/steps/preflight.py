@@ -50,6 +50,15 @@ class PreflightError(Refusal):
 
 def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
     steps = [s.name for s in selected_work_steps(params.steps)]
+    if params.dry_run != res.dry_run:
+        # A dry run's writes are rolled back only by the engine that holds its one transaction (the
+        # local runner): anywhere else `dry_run` would write for real under a dry-run ledger row.
+        raise PreflightError(
+            "dry_run is for the local runner only (`visit-conflicts run --dry-run`); "
+            "remove it from the parameters"
+            if params.dry_run
+            else "these resources roll their work back (a dry run): set dry_run in the parameters"
+        )
     with res.pg_conn(autocommit=True) as conn:
         check_schema_version(schema_version(conn, res.schema), code_schema_version(), res.schema)
         for tables in (params.required_tables, ledger.LEDGER_TABLES):
@@ -61,7 +70,9 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
                 )
         check_source(res)
         with opening_runs_serialised(conn, res.schema):
-            took_over = take_over_dead_run(res, conn, ctx.run_id)
+            # A dry run takes nothing over (that would write pg_cron and the flag): it is refused by the
+            # lock like any run that meets an active one.
+            took_over = None if params.dry_run else take_over_dead_run(res, conn, ctx.run_id)
             opened = RunContext.create(
                 params,
                 now=ctx.now,
@@ -69,13 +80,25 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
                 run_date=ctx.run_date,
                 watermark=ledger.last_watermark(conn),
             )
-            ledger.start_run(conn, opened, params, steps=steps, full_run=params.steps is None)
+            ledger.start_run(
+                conn, opened, params, steps=steps, full_run=params.steps is None, dry_run=params.dry_run
+            )
             ledger.record_owner(conn, opened.run_id, res.owner.to_json() if res.owner else None, took_over)
             ledger.step_started(conn, opened.run_id, PREFLIGHT)
             try:
-                cron_state = disable_cron_job(conn, params.pg_cron_job_name)
+                if params.dry_run:
+                    # Left as they are: pg_cron keeps running, and the sequences (whose moves no
+                    # rollback undoes) are moved by the next real run.
+                    cron_state = {
+                        "status": "skipped",
+                        "job_name": params.pg_cron_job_name,
+                        "reason": "dry run",
+                    }
+                    moved: dict[str, int] = {}
+                else:
+                    cron_state = disable_cron_job(conn, params.pg_cron_job_name)
+                    moved = sync_identity_sequences(conn, res.schema)
                 ledger.record_cron_state(conn, opened.run_id, cron_state)
-                moved = sync_identity_sequences(conn, res.schema)
                 ledger.record_table_rows(
                     conn, opened.run_id, ledger.table_row_estimates(conn, res.schema, list(REPORTED_TABLES))
                 )

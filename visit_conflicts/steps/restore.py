@@ -7,7 +7,9 @@ recorded (`ledger.record_outcome`), which frees the lock; then the run's scratch
 short statements, under a lock timeout and a statement timeout (`store.restore.limit_waits`): restore
 never waits on a long operation, so the lock and pg_cron come back within seconds however big the
 tables are; the long work (VACUUM, the view refresh) is the maintenance step's. Each part is attempted
-even if an earlier part fails; the failures are reported and make the run 'failed'.
+even if an earlier part fails; the failures are reported and make the run 'failed'. A dry run
+(`dry_run`) restores neither pg_cron nor the flag: preflight did not touch the job and the run's writes
+were rolled back.
 
 When the run never got the lock (refused by preflight: no ledger row, or the run is already closed),
 nothing is restored: the state belongs to whoever holds the lock now. Safe to rerun: a closed run is
@@ -70,8 +72,13 @@ def _restore_and_close(
             counts[name] = "failed"
             logger.exception("restore part failed", extra={"part": name})
 
-    attempt("pg_cron", lambda: restore_cron_job(conn, run_row.get("pg_cron_state")))
-    attempt("in_progress_flag", lambda: _reset_flag(conn, params, success=outcome == "succeeded"))
+    if params.dry_run:
+        # Preflight left pg_cron alone and the dry run's InProgressFlag was rolled back: nothing to put
+        # back, and LastLoadDate must not move.
+        counts.update({"pg_cron": "skipped (dry run)", "in_progress_flag": "untouched (dry run)"})
+    else:
+        attempt("pg_cron", lambda: restore_cron_job(conn, run_row.get("pg_cron_state")))
+        attempt("in_progress_flag", lambda: _reset_flag(conn, params, success=outcome == "succeeded"))
     final_status = outcome if not problems or outcome != "succeeded" else "failed"
     final_error = error or ("restore: " + "; ".join(problems) if problems else None)
     ledger.finish_run(conn, run_id, status=final_status, error=final_error)

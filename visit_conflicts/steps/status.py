@@ -88,7 +88,7 @@ def run(res: Resources, ctx: RunContext, params: Params, *, phase: Phase | None 
     phase_units = [u for u in UNITS if phase is None or u.phase == phase]
     units = [u for u in selected_units(params.status_units) if u in phase_units]
     delta = params.status_scope == "delta"
-    bind = _bind(ctx)
+    bind = _bind(ctx, f"status_{phase.lower()}" if phase else "status")
     counts: dict[str, Any] = {}
     notes = [f"scope: {params.status_scope}"] + ([f"phase {phase}"] if phase else [])
     if not params.enable_phase_b and any(u.phase == "B" for u in phase_units):
@@ -145,9 +145,12 @@ def usable_deleted_visit_ids(rows: Any) -> tuple[set[uuid.UUID], dict[str, int]]
     return ids, skipped
 
 
-def _bind(ctx: RunContext) -> dict[str, Any]:
-    """The run's values every unit binds (D1: computed once)."""
+def _bind(ctx: RunContext, step: str) -> dict[str, Any]:
+    """The run's values every unit binds (D1: computed once), and what the conflict history records of
+    the units that change statuses (the run and the step)."""
     return {
+        "run_id": ctx.run_id,
+        "step": step,
         "now": ctx.now_local,
         "cutoff": ctx.cutoff_local,
         "window_start": ctx.window_start,

@@ -21,6 +21,16 @@ Per batch, in one transaction, with only the rows that must travel:
    `conflictvisitmaps`: they are sent once and never staged.
 5. The keys are recorded in the ledger-side seen set for stale cleanup (D12).
 
+The conflict history (`conflict_event`, migration 0035) is written by the same statements, in the same
+transaction: the UPDATE of step 3 feeds its events through a data-modifying CTE ('changed', 'reopened';
+a metadata-only refresh writes none), the new parents of step 4 theirs ('insert', detail 'conflict'),
+and the COPY of new pairs is followed by one INSERT ... SELECT of their keys ('insert', detail: the
+rule flags). A batch that fails leaves no event; an unchanged pair writes none.
+
+A batch is normally its own transaction. Inside a caller's transaction (a dry run, whose one transaction
+is rolled back at the end, `store.db.SharedTransaction`) it is a savepoint, and the session tables,
+which then do not empty at commit, are emptied first.
+
 Every count comes from the database or from the rows actually sent (D13). Re-running a batch converges
 to the same state: the second pass finds everything stored and unchanged.
 
@@ -47,6 +57,7 @@ from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
 from visit_conflicts.prefetch import prefetch
 from visit_conflicts.sql_files import read_sql
 from visit_conflicts.store.arrow_copy import ArrowCopy, column_types, too_long, varchar_lengths
+from visit_conflicts.store.db import is_shared_transaction
 from visit_conflicts.store.fingerprint import FINGERPRINT_COLUMN, fingerprints
 
 KEY_COLUMNS = ("VisitID", "ConVisitID")
@@ -108,6 +119,8 @@ class PairKind:
     # D10 for stored rows: give re-detected rows without a CONFLICTID one (legacy InService updates
     # nulled it, other-actions.md I.1).
     assigns_missing_conflict_ids: bool = False
+    # The step the conflict history records for this writer's events.
+    step: str = "detect"
 
 
 REGULAR = PairKind("regular", regular_pair, "N")
@@ -117,6 +130,7 @@ INSERVICE = PairKind(
     "Y",
     required_columns=("InserviceStartDate", "ConInserviceStartDate"),
     assigns_missing_conflict_ids=True,
+    step="inservice",
 )
 
 
@@ -291,11 +305,35 @@ class PairWriter:
                 "record_fingerprints",
             )
         )
+        self._record_inserted_sql = sql.SQL(read_sql("postgres/detect/record_inserted_pairs.sql")).format(
+            new_pairs=sql.Identifier(NEW_PAIRS), detail=self._insert_detail()
+        )
         self._assign_sql: sql.Composed | None = None
         if self.kind.assigns_missing_conflict_ids:
             self._assign_sql = sql.SQL(read_sql("postgres/detect/assign_missing_conflict_ids.sql")).format(
                 **names
             )
+
+    def _insert_detail(self) -> sql.Composable:
+        """The `detail` of an insert event: the rule flags set on the stored row ('Y'), comma-separated,
+        or 'InService' for the InService writer (its rule flags are all 'N', D14)."""
+        if self.kind is INSERVICE:
+            return sql.Literal("InService")
+        flags = [c for c in FLAG_COLUMNS if c in self.columns]
+        if not flags:
+            return sql.SQL("NULL")
+        return sql.SQL("NULLIF(concat_ws(',', {}), '')").format(
+            sql.SQL(", ").join(
+                sql.SQL("CASE WHEN t.{c} = 'Y' THEN {name} END").format(
+                    c=sql.Identifier(c), name=sql.Literal(c)
+                )
+                for c in flags
+            )
+        )
+
+    def _events(self, now: datetime) -> dict[str, Any]:
+        """The bind values of the statements that write conflict history."""
+        return {"now": now, "run_id": self.run_id, "step": self.kind.step}
 
     def _build_update(self) -> sql.Composed:
         written = [c for c in self.columns if c not in KEY_COLUMNS]
@@ -379,14 +417,14 @@ class PairWriter:
         self._incoming.copy(cur, batch)
         # Statistics on the key columns only: cheap, and enough for index lookups.
         cur.execute(sql.SQL('ANALYZE {} ("VisitID", "ConVisitID")').format(incoming))
-        cur.execute(self._update_sql, {"now": now})
+        cur.execute(self._update_sql, self._events(now))
         updated = cur.fetchall()
         counts.updated = sum(1 for _, business in updated if business)
         counts.refreshed = len(updated) - counts.updated
         counts.reopened = sum(1 for old, _ in updated if old == "R")
         counts.fingerprints_recorded = cur.execute(self._fingerprint_sql).rowcount
         if self._assign_sql is not None:
-            cur.execute(self._assign_sql, {"now": now})
+            cur.execute(self._assign_sql, self._events(now))
             row = cur.fetchone()
             assert row is not None
             counts.extra["conflict_ids_assigned"] = int(row[0])
@@ -401,7 +439,7 @@ class PairWriter:
         cur.execute(self._mark_sql)
         cur.execute(sql.SQL("ANALYZE {}").format(new_pairs))
         cur.execute(self._inherit_sql)
-        cur.execute(self._create_sql, {"now": now})
+        cur.execute(self._create_sql, self._events(now))
         row = cur.fetchone()
         assert row is not None
         counts.new_conflicts += int(row[0])
@@ -429,6 +467,7 @@ class PairWriter:
         for name, values in extra.items():
             rows = rows.append_column(name, values)
         counts.inserted = self._insert.copy(cur, self._insert.convert(rows))
+        cur.execute(self._record_inserted_sql, self._events(now))
 
     def prepare(self, rows: PairRows) -> PreparedBatch:
         """Client-side work of a batch (conversion, duplicate keys, fingerprints): no database access, so
@@ -492,11 +531,19 @@ class PairWriter:
         if batch.num_rows == 0:
             return counts
         assert keys is not None
-        if self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        shared = is_shared_transaction(self.conn)
+        if not shared and self.conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             # The session tables empty at commit: a batch inside the caller's transaction would see the
             # previous batch's rows.
             raise RuntimeError("PairWriter writes each batch in its own transaction: commit first")
         with self.conn.transaction(), self.conn.cursor() as cur:
+            if shared:
+                # Inside the dry run's one transaction nothing commits: empty the session tables here.
+                cur.execute(
+                    sql.SQL("TRUNCATE {}").format(
+                        sql.SQL(", ").join(sql.Identifier(n) for n in (INCOMING, NEW_PAIRS, BATCH_KEYS))
+                    )
+                )
             self._keys.copy(cur, keys)
             # The statistics survive the rows (ON COMMIT DELETE ROWS): gathered again only when the batch
             # size moved, enough for the planner's row counts.

@@ -1,12 +1,14 @@
 """PostgreSQL side of `visit-conflicts explain`: the stored pairs of some visits, their parent
 conflicts, and their recorded history (`sql/postgres/explain/`). Read only.
 
-The history comes from the table `conflict_event` (run_id, step, "VisitID", "ConVisitID", "CONFLICTID",
-old_status, new_status, reason, at) when the schema has it; without it there is no history to show.
+The history comes from the conflict history table `conflict_event` (migration 0035: run_id, step,
+"VisitID", "ConVisitID", "CONFLICTID", old_status, new_status, reason, detail, at), written by every step
+that changes a pair's or a conflict's status; a schema without it has no history to show.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import psycopg
@@ -46,4 +48,14 @@ def read_history(
     exists = _fetch(conn, "history_table_exists", {})
     if not exists or not next(iter(exists[0].values())):
         return None
-    return _fetch(conn, "select_history", {"visit_ids": visit_ids, "conflict_ids": conflict_ids})
+    # Only uuids can have events (the source may hold other ids, D23; they are never stored).
+    ids = [v for v in visit_ids if _is_uuid(v)]
+    return _fetch(conn, "select_history", {"visit_ids": ids, "conflict_ids": conflict_ids})
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True

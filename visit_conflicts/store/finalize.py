@@ -2,7 +2,9 @@
 
 Two statements in one transaction (`sql/postgres/finalize/`): the keys of the open pairs of the scope's
 groups that the run did not produce (index-only scan, hash anti-join against the seen set, hash
-semi-join against the scope), analysed, then the update of those keys through the unique index.
+semi-join against the scope), analysed, then the update of those keys through the unique index, which
+records a 'stale' event per resolved pair in the conflict history (`conflict_event`) in the same
+statement.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ _STATISTICS_TARGET = 10
 
 def count_scope_groups(conn: psycopg.Connection, run_id: str) -> int:
     row = conn.execute(read_sql("postgres/finalize/count_scope_groups.sql"), {"run_id": run_id}).fetchone()
-    conn.commit()
+    if not conn.autocommit:
+        conn.commit()
     return int(row[0]) if row else 0
 
 
@@ -46,4 +49,4 @@ def resolve_stale_pairs(conn: psycopg.Connection, run_id: str, *, now: datetime)
         conn.execute("SET LOCAL work_mem = '256MB'")
         conn.execute(stale, {"run_id": run_id})
         conn.execute("ANALYZE _stale_pairs")
-        return len(conn.execute(resolve, {"run_id": run_id, "now": now}).fetchall())
+        return len(conn.execute(resolve, {"run_id": run_id, "now": now, "step": "finalize"}).fetchall())

@@ -74,7 +74,13 @@ def active_run(conn: psycopg.Connection) -> dict[str, Any] | None:
 
 
 def start_run(
-    conn: psycopg.Connection, ctx: RunContext, params: Params, *, steps: list[str], full_run: bool
+    conn: psycopg.Connection,
+    ctx: RunContext,
+    params: Params,
+    *,
+    steps: list[str],
+    full_run: bool,
+    dry_run: bool = False,
 ) -> None:
     """Open the run; refuse with RunLockedError when another run is active (the lock of D20)."""
     try:
@@ -94,6 +100,7 @@ def start_run(
                     "params": Jsonb(json.loads(params.model_dump_json(by_alias=True))),
                     "context": Jsonb(ctx.to_json()),
                     "steps": steps,
+                    "dry_run": dry_run,
                 },
             )
     except psycopg.errors.UniqueViolation as exc:
@@ -237,3 +244,9 @@ def step_status(conn: psycopg.Connection, run_id: str, step: str) -> dict[int, s
     rows = conn.execute(_sql("select_step_status"), {"run_id": run_id, "step": step}).fetchall()
     _commit(conn)
     return {int(c): s for c, s in rows}
+
+
+def record_would_change(conn: psycopg.Connection, run_id: str, would_change: dict[str, Any]) -> None:
+    """A dry run's summary of what it would have changed (`store.events.would_change`)."""
+    conn.execute(_sql("record_would_change"), {"run_id": run_id, "would_change": Jsonb(would_change)})
+    _commit(conn)

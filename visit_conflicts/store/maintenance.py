@@ -5,6 +5,7 @@ run in a transaction)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import psycopg
 from psycopg import sql
@@ -65,6 +66,15 @@ def vacuum_tables(conn: psycopg.Connection, tables: Sequence[str]) -> list[str]:
             )
         )
     return done
+
+
+def purge_events(conn: psycopg.Connection, *, now: datetime, retention_days: int) -> int:
+    """Delete the conflict history older than `retention_days` before `now` (the run's clock); returns
+    how many events were deleted."""
+    if not _exists(conn, "conflict_event"):
+        return 0
+    row = conn.execute(_sql("purge_events"), {"now": now, "days": retention_days}).fetchone()
+    return int(row[0]) if row else 0
 
 
 def refresh_view(conn: psycopg.Connection, view: str) -> str:

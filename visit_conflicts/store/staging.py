@@ -57,6 +57,7 @@ import psycopg
 from psycopg import sql
 
 from visit_conflicts.sql_files import UUID_PATTERN, read_sql
+from visit_conflicts.store.db import is_shared_transaction
 
 STAGING_TABLE = "conflictlog_staging"
 _NEW_TABLE = "conflictlog_staging_new"
@@ -281,7 +282,8 @@ def rebuild_conflictlog_staging(
     keep their "CreatedDate" (the time their content was copied), as applying the changes would: both
     modes give the same table (D17 amended).
     """
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+    # A dry run's one transaction (rolled back at its end) is the only transaction it may run inside.
+    if not is_shared_transaction(conn) and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise StagingError("rebuild_conflictlog_staging needs a connection outside any transaction")
     params = {"window_start": window_start, "window_end": window_end, "now": now}
     new, old = sql.Identifier(_NEW_TABLE), sql.Identifier(_OLD_TABLE)
@@ -358,7 +360,8 @@ def apply_conflictlog_staging_changes(
     the previous run and of users since: exactly what the log holds. `on_phase` gets "built" once the new
     rows are written (not yet visible) and "swapped" just before the commit.
     """
-    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+    # A dry run's one transaction (rolled back at its end) is the only transaction it may run inside.
+    if not is_shared_transaction(conn) and conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise StagingError("apply_conflictlog_staging_changes needs a connection outside any transaction")
     with conn.transaction():
         reader = conn.execute(_statement("select_staging_reader")).fetchone()

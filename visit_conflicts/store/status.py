@@ -2,7 +2,11 @@
 visit ids, each unit's statement in `sql/postgres/status/<unit>.sql`.
 
 Every unit runs in its own transaction with a statement timeout; a unit that fails is rolled back and
-reported with what to do. Phase B and the delta scope start from small driving sets and reach the big
+reported with what to do. A unit that changes statuses records each change in the conflict history
+(`conflict_event`) in the same statement (`record_events.sql`): a pair's change with its key, a parent
+conflict's with its "CONFLICTID" only (its pairs have their own events when they change); the reason is
+the unit's name, or 'deleted_visit' (detail: the unit) for Phase B.
+Phase B and the delta scope start from small driving sets and reach the big
 tables through their indexes (`_INDEX_DRIVEN`).
 """
 
@@ -55,6 +59,10 @@ class Unit:
     name: str
     phase: Literal["B", "A", "C"]
     candidates: str = ""
+    # The statuses the unit changes ("pair": conflictvisitmaps, "conflict": conflicts; None: none) and
+    # the alias of the updated table in its SQL: such a unit records its changes in conflict_event.
+    changes: Literal["pair", "conflict"] | None = None
+    alias: str = "c"
 
     @property
     def sql_file(self) -> str:
@@ -74,22 +82,46 @@ class Unit:
 
 UNITS: tuple[Unit, ...] = (
     Unit(FETCH_DELETED, "B"),
-    Unit("deleted_visits_cvm", "B"),
-    Unit("deleted_visits_cf", "B"),
-    Unit("ismissed_cascade_cf", "A", candidates="missed"),
-    Unit("ismissed_cascade_cvm", "A", candidates="missed"),
-    Unit("updateflag_orphan_cleanup", "A", candidates="marked"),
+    Unit("deleted_visits_cvm", "B", changes="pair", alias="t"),
+    Unit("deleted_visits_cf", "B", changes="conflict", alias="f"),
+    Unit("ismissed_cascade_cf", "A", candidates="missed", changes="conflict", alias="f"),
+    Unit("ismissed_cascade_cvm", "A", candidates="missed", changes="pair"),
+    Unit("updateflag_orphan_cleanup", "A", candidates="marked", changes="pair"),
     Unit("aggregation_mark_updatedrflag", "A", candidates="unmarked"),
-    Unit("aggregation_status_u_propagation", "A", candidates="has_update"),
-    Unit("cascade_resolve_cvm", "A", candidates="may_cascade"),
-    Unit("cascade_resolve_cf", "A", candidates="may_resolve"),
-    Unit("noresponse_flag_cf", "A", candidates="no_response"),
-    Unit("noresponse_flag_cvm", "A", candidates="con_no_response"),
+    Unit("aggregation_status_u_propagation", "A", candidates="has_update", changes="conflict", alias="f"),
+    Unit("cascade_resolve_cvm", "A", candidates="may_cascade", changes="pair"),
+    Unit("cascade_resolve_cf", "A", candidates="may_resolve", changes="conflict", alias="f"),
+    Unit("noresponse_flag_cf", "A", candidates="no_response", changes="conflict", alias="f"),
+    Unit("noresponse_flag_cvm", "A", candidates="con_no_response", changes="pair"),
     Unit("computed_time_columns", "C", candidates="written"),
     Unit("computed_billed_rate", "C", candidates="written"),
     Unit("computed_reverse_uuid", "C", candidates="written"),
 )
 UNIT_NAMES = tuple(u.name for u in UNITS)
+
+
+def _with_events(unit: Unit, statement: sql.Composed) -> sql.Composed:
+    """The unit's statement wrapped so that it records its status changes (`record_events.sql`)."""
+    a = sql.Identifier(unit.alias)
+    if unit.changes == "pair":
+        returning = sql.SQL(
+            '{a}."ID", {a}."CONFLICTID", {a}."VisitID", {a}."ConVisitID", '
+            '(SELECT o."StatusFlag" FROM conflictvisitmaps o WHERE o."ID" = {a}."ID") AS old_status, '
+            '{a}."StatusFlag" AS new_status'
+        ).format(a=a)
+    else:
+        returning = sql.SQL(
+            'NULL::bigint AS "ID", {a}."CONFLICTID", NULL::uuid AS "VisitID", NULL::uuid AS "ConVisitID", '
+            '(SELECT o."StatusFlag" FROM conflicts o WHERE o."CONFLICTID" = {a}."CONFLICTID") AS old_status, '
+            '{a}."StatusFlag" AS new_status'
+        ).format(a=a)
+    deleted = unit.phase == "B"
+    return sql.SQL(read_sql("postgres/status/record_events.sql")).format(
+        update=statement,
+        returning=returning,
+        reason=sql.Literal("deleted_visit" if deleted else unit.name),
+        detail=sql.Literal(unit.name) if deleted else sql.SQL("NULL"),
+    )
 
 
 def create_scope_tables(conn: psycopg.Connection) -> None:
@@ -128,8 +160,11 @@ def build_delta_scope(conn: psycopg.Connection, bind: dict[str, Any]) -> dict[st
 
 def run_unit(conn: psycopg.Connection, unit: Unit, bind: dict[str, Any], *, delta: bool) -> dict[str, int]:
     """Run one unit in its own transaction, restricted to the delta scope when `delta`; returns its rows
-    affected (and any extra counts it reports)."""
-    statement = sql.SQL(read_sql(unit.sql_file)).format(**unit.scope(delta))
+    affected (and any extra counts it reports). `bind` carries the run's values (`now`, the window, the
+    cutoff) and, for the conflict history, `run_id` and `step`."""
+    statement = sql.SQL(read_sql(unit.sql_file).rstrip()).format(**unit.scope(delta))
+    if unit.changes is not None:
+        statement = _with_events(unit, statement)
     try:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(STATEMENT_TIMEOUT)))

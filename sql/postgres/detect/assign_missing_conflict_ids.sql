@@ -4,6 +4,7 @@
 -- CRDATEUNIQUE = the earliest CreatedDate of the conflict's rows. Used for InService pairs (D14): the
 -- legacy InService update set CONFLICTID to NULL on every run (other-actions.md I.1), so migrated
 -- InService rows have none, and a NULL CONFLICTID hides a row from staging and the status cascades.
+-- Each new parent is recorded in the conflict history (migration 0035: pair columns NULL).
 -- Returns (rows given a conflict id, parent conflicts created).
 WITH orphan AS (
     SELECT t."ID", t."VisitID", t."CreatedDate"
@@ -35,7 +36,11 @@ fresh AS (
 parents AS (
     INSERT INTO conflicts ("CONFLICTID", "StatusFlag", "CreatedDate")
     SELECT conflict_id, 'N', %(now)s FROM fresh
-    RETURNING 1
+    RETURNING "CONFLICTID"
+),
+parent_events AS (
+    INSERT INTO conflict_event (run_id, step, "CONFLICTID", old_status, new_status, reason, detail, at)
+    SELECT %(run_id)s, %(step)s, "CONFLICTID", NULL, 'N', 'insert', 'conflict', %(now)s FROM parents
 ),
 assigned AS (
     UPDATE conflictvisitmaps t

@@ -6,8 +6,11 @@
 -- their Con* twins), those columns are refreshed and nothing else moves: StatusFlag, UpdateFlag and
 -- UpdatedDate stay, so a touched visit with no business change does not reopen or flag its conflicts.
 -- {business_changed} compares every written column but those four; {changed} compares them all.
+-- Conflict history (migration 0035), in the same statement: every updated row with a business change or
+-- a status change gets an event ('reopened' from 'R', else 'changed'); a metadata-only refresh gets none.
 -- Returns the previous status of each updated row (to count reopened rows) and whether the row had a
 -- business change (to count metadata-only refreshes apart).
+WITH updated AS (
 UPDATE conflictvisitmaps t SET
     {set_list},
     "StatusFlag" = CASE
@@ -26,4 +29,15 @@ WHERE o."ID" = t."ID"
   AND t."ConVisitID" = s."ConVisitID"
   AND {owned}
   AND (t."StatusFlag" = 'R' OR {changed})
-RETURNING o."StatusFlag", (o."StatusFlag" = 'R' OR ({business_changed_before}))
+RETURNING t."ID", t."CONFLICTID", t."VisitID", t."ConVisitID", o."StatusFlag" AS old_status,
+    t."StatusFlag" AS new_status, COALESCE(o."StatusFlag" = 'R' OR ({business_changed_before}), false) AS business
+),
+events AS (
+    INSERT INTO conflict_event (run_id, step, "ID", "CONFLICTID", "VisitID", "ConVisitID", old_status,
+        new_status, reason, at)
+    SELECT %(run_id)s, %(step)s, "ID", "CONFLICTID", "VisitID", "ConVisitID", old_status, new_status,
+        CASE WHEN old_status = 'R' THEN 'reopened' ELSE 'changed' END, %(now)s
+    FROM updated
+    WHERE business OR old_status IS DISTINCT FROM new_status
+)
+SELECT old_status, business FROM updated

@@ -6,7 +6,9 @@
 -- delta scope is found from its sides through the "VisitID" and "ConVisitID" indexes (one leg each: an
 -- OR-join would fall into a nested loop), so its cost follows the delta, not the table; window mode
 -- goes through idx_cvm_inservice_visitdate_ssn. Pairs of excluded SSNs are never in scope (as in D12,
--- where their groups are never scoped). The update goes by "ID". Returns one row per resolved pair.
+-- where their groups are never scoped). The update goes by "ID". Each resolved pair gets a 'stale' event
+-- in the conflict history (migration 0035) in the same statement (old status from the row before the
+-- update, `o`). Returns one row per resolved pair.
 WITH scoped AS (
     SELECT c."ID"
     FROM conflictvisitmaps c
@@ -44,11 +46,22 @@ stale AS (
           WHERE p.run_id = %(run_id)s AND p.chunk = %(chunk)s
             AND p."VisitID" = c."VisitID" AND p."ConVisitID" = c."ConVisitID"
       )
+),
+resolved AS (
+    UPDATE conflictvisitmaps t
+    SET "StatusFlag" = 'R',
+        "ResolveDate" = COALESCE(t."ResolveDate", %(now)s),
+        "UpdatedDate" = %(now)s
+    FROM stale, conflictvisitmaps o
+    WHERE t."ID" = stale."ID" AND o."ID" = t."ID"
+    RETURNING t."ID", t."CONFLICTID", t."VisitID", t."ConVisitID", o."StatusFlag" AS old_status,
+        t."StatusFlag" AS new_status
+),
+events AS (
+    INSERT INTO conflict_event (run_id, step, "ID", "CONFLICTID", "VisitID", "ConVisitID", old_status,
+        new_status, reason, at)
+    SELECT %(run_id)s, 'inservice', "ID", "CONFLICTID", "VisitID", "ConVisitID", old_status, new_status,
+        'stale', %(now)s
+    FROM resolved
 )
-UPDATE conflictvisitmaps t
-SET "StatusFlag" = 'R',
-    "ResolveDate" = COALESCE(t."ResolveDate", %(now)s),
-    "UpdatedDate" = %(now)s
-FROM stale
-WHERE t."ID" = stale."ID"
-RETURNING t."ID"
+SELECT "ID" FROM resolved
