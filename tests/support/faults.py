@@ -4,8 +4,8 @@
 
 FAULT is `<kind>@<step>`:
 - `kill@X`: SIGKILL of the runner just before step X starts (a step boundary: nothing of X ran);
-- `kill-in-batch@detect`: SIGKILL inside a detect chunk, after its first batch was committed and before
-  the second is written;
+- `kill-in-batch@detect`: SIGKILL inside a detect chunk, after a detect batch was committed and before
+  the next one is written (whichever chunk's thread writes it);
 - `term@X`: SIGTERM just before step X (the local D19 path: cancel, cleanup, exit 1);
 - `drop-connection-once@detect`: the PostgreSQL session of a detect chunk is terminated in the middle of
   its first batch (a transient failure the runner retries);
@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 import psycopg
@@ -56,6 +57,25 @@ def _on_batch(action: Any, *, calls: set[int]) -> None:
     PairWriter.write_prepared = write_prepared  # type: ignore[method-assign]
 
 
+def _kill_after_a_committed_batch() -> None:
+    """SIGKILL at the first detect batch that starts after some detect batch was committed. Counted over
+    the writers, not per call: chunks run on parallel threads, so "the second call" may be another
+    chunk's first batch while the first one is still uncommitted."""
+    original = PairWriter.write_prepared
+    committed = threading.Event()
+
+    def write_prepared(self: PairWriter, prepared: Any, *, now: Any) -> Any:
+        regular = self.kind.name == "regular"
+        if regular and committed.is_set():
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = original(self, prepared, now=now)
+        if regular and prepared.rows_read > 0:
+            committed.set()
+        return result
+
+    PairWriter.write_prepared = write_prepared  # type: ignore[method-assign]
+
+
 def _terminate_session(writer: PairWriter) -> None:
     """End the writer's PostgreSQL session from another connection, as a server restart or a network cut
     would: the writer's next statement fails with a connection error."""
@@ -70,7 +90,7 @@ def install(fault: str) -> None:
     elif kind == "term":
         _before_step(where, lambda: os.kill(os.getpid(), signal.SIGTERM))
     elif kind == "kill-in-batch":
-        _on_batch(lambda writer: os.kill(os.getpid(), signal.SIGKILL), calls={2})
+        _kill_after_a_committed_batch()
     elif kind == "drop-connection-once":
         _on_batch(_terminate_session, calls={1})
     elif kind == "drop-connection":
