@@ -48,17 +48,9 @@ scope_visit AS (
         pa.any_provider_name,
         pa.any_active,
         pa.any_demo,
-        -- The D23 reasons detection skips a row for (in count_skipped_rows.sql's order).
-        CASE
-            WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s), FALSE)
-                OR NOT COALESCE(REGEXP_LIKE(TRIM(CAST(cr."Application Visit Id" AS VARCHAR)), %(app_id_pattern)s), FALSE)
-                THEN 'invalid_visit_id'
-            WHEN NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
-                THEN 'invalid_provider_id'
-            WHEN COALESCE(cr."Scheduled End Time" < cr."Scheduled Start Time", FALSE)
-                OR COALESCE(cr."Visit End Time" < cr."Visit Start Time", FALSE)
-                THEN 'end_before_start'
-        END AS skip_reason,
+        -- The D23 reasons detection skips a row for (the plan step counts them by the same expression).
+        -- @include snowflake/common/row_skip_reason.sql
+            AS skip_reason,
         COUNT(*) OVER (PARTITION BY LOWER(cr."Visit Id")) AS source_rows
     FROM FACTVISITCALLPERFORMANCE_CR cr
     LEFT JOIN caregiver cg ON cg.caregiver_id = cr."Caregiver Id"

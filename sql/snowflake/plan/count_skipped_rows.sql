@@ -36,16 +36,8 @@ provider_any AS (
 group_row AS (
     SELECT
         cr.chunk,
-        CASE
-            WHEN NOT COALESCE(REGEXP_LIKE(cr."Visit Id", %(uuid_pattern)s), FALSE)
-                OR NOT COALESCE(REGEXP_LIKE(TRIM(CAST(cr."Application Visit Id" AS VARCHAR)), %(app_id_pattern)s), FALSE)
-                THEN 'invalid_visit_id'
-            WHEN NOT COALESCE(REGEXP_LIKE(cr."Provider Id", %(uuid_pattern)s), FALSE)
-                THEN 'invalid_provider_id'
-            WHEN COALESCE(cr."Scheduled End Time" < cr."Scheduled Start Time", FALSE)
-                OR COALESCE(cr."Visit End Time" < cr."Visit Start Time", FALSE)
-                THEN 'end_before_start'
-        END AS reason,
+        -- @include snowflake/common/row_skip_reason.sql
+            AS reason,
         -- @include snowflake/common/unusable_gps.sql
             AS unusable_gps,
         COALESCE(cr."Billed" NOT IN ('yes', 'no'), FALSE)
