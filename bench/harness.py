@@ -8,11 +8,15 @@ Per scale factor:
 1. `generate` the source (the emulation under --work-dir) into a fresh database `<prefix>_base`.
 2. First load: `run_pipeline` with `since` = the manifest's `first_load_since`, so every group of the
    window is detected (production's table after years of nightly runs).
-3. `mutate` one night (profile --profile), then capture the pairs the incremental run will stream: the
+3. Warm-up nights (--warm-nights, default 1): `mutate` and an incremental run on the base database, a
+   day apart. The night right after the first load is not a steady state: its cutoff reaches back before
+   the load, so status's delta scope is every pair the load wrote and staging applies the load's whole
+   change log. From the second night on, a run's scope is the previous night's writes plus its own.
+4. `mutate` the measured night (profile --profile), then capture the pairs the incremental run will stream: the
    same pipeline's plan and detect, in a scratch schema of the base database, with the incremental run's
    cutoff and clock (every pair lands there as new, so that table *is* the stream). The legacy's own
    Snowflake reads (delta keys, deleted ids, payer/provider rows) are taken then too.
-4. Per repetition, from copies of the base database (`CREATE DATABASE ... TEMPLATE`, a file copy: both
+5. Per repetition, from copies of the base database (`CREATE DATABASE ... TEMPLATE`, a file copy: both
    sides start from the same bytes): our incremental run (`run_pipeline`, as `visit-conflicts run`
    does), then in another copy the legacy algorithm (bench/legacy/: staging, merge, stale cleanup,
    status) on the captured rows, and the raw-COPY floor (binary COPY of the same rows into an empty table
@@ -292,7 +296,7 @@ def phase_prepare(args: dict[str, Any]) -> dict[str, Any]:
     source = Path(args["source_dir"])
     now = datetime.fromisoformat(args["now"])
     started = time.perf_counter()
-    summary = mutate(source, seed=args["seed"] + 1, anchor=now, profile=args["profile"])
+    summary = mutate(source, seed=args["mutate_seed"], anchor=now, profile=args["profile"])
     mutate_seconds = time.perf_counter() - started
     cutoff = datetime.fromisoformat(args["cutoff"])
     with psycopg.connect(args["dsn"], autocommit=True) as conn:
@@ -342,11 +346,30 @@ def phase_prepare(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def phase_night(args: dict[str, Any]) -> dict[str, Any]:
+    """A warm-up night on the base database: mutate the source, then an incremental run (sampled)."""
+    from devkit.generate import mutate
+
+    started = time.perf_counter()
+    summary = mutate(
+        Path(args["source_dir"]),
+        seed=args["mutate_seed"],
+        anchor=datetime.fromisoformat(args["now"]),
+        profile=args["profile"],
+    )
+    mutate_seconds = round(time.perf_counter() - started, 2)
+    return {
+        "mutation": {k: v for k, v in summary.items() if k != "counts"},
+        "mutate_seconds": mutate_seconds,
+        **phase_run(args),
+    }
+
+
 def _text(value: Any) -> Any:
     return None if value is None else str(value)
 
 
-PHASES = {"generate": phase_generate, "run": phase_run, "prepare": phase_prepare}
+PHASES = {"generate": phase_generate, "run": phase_run, "night": phase_night, "prepare": phase_prepare}
 
 
 def run_phase(name: str, args: dict[str, Any], work: Path) -> dict[str, Any]:
@@ -545,9 +568,31 @@ def one_scale(dsn: str, scale: float, opts: argparse.Namespace, work: Path) -> d
             work,
         )
         print(f"   {result['first_load']['seconds']} s, {result['first_load']['volumes']}", flush=True)
-        now = ANCHOR + timedelta(days=1)
-        # The incremental run's cutoff (D2): min(now - lookback, the first load's start, the watermark).
-        cutoff = min(now - timedelta(hours=36), ANCHOR)
+        # Warm-up nights (untimed against the legacy): the night right after the first load is not a
+        # steady state. Its watermark cutoff reaches back before the first load, so status's delta scope
+        # holds every pair the load wrote, and staging applies the load's whole change log. From the
+        # second night on, the scope is the previous night's writes plus this night's, as in production.
+        last_start = ANCHOR
+        result["warmup"] = []
+        for night in range(1, opts.warm_nights + 1):
+            last_start = ANCHOR + timedelta(days=night)
+            print(f"== SF {scale:g}: warm-up night {night}/{opts.warm_nights} (mutate and run)", flush=True)
+            warm = run_phase(
+                "night",
+                {
+                    **common,
+                    "now": last_start.isoformat(),
+                    "profile": opts.profile,
+                    "mutate_seed": opts.seed + 100 + night,
+                    "chunks": opts.chunks,
+                },
+                work,
+            )
+            result["warmup"].append(warm)
+            print(f"   {warm['seconds']} s", flush=True)
+        now = last_start + timedelta(days=1)
+        # The incremental run's cutoff (D2): min(now - lookback, the watermark = the last run's start).
+        cutoff = min(now - timedelta(hours=36), last_start)
         reads_file = work / f"sf{scale:g}" / "legacy-reads.json"
         print(f"== SF {scale:g}: mutate ({opts.profile}) and capture the stream", flush=True)
         result["prepare"] = run_phase(
@@ -557,6 +602,7 @@ def one_scale(dsn: str, scale: float, opts: argparse.Namespace, work: Path) -> d
                 "now": now.isoformat(),
                 "cutoff": cutoff.isoformat(),
                 "profile": opts.profile,
+                "mutate_seed": opts.seed + 1,
                 "reads_file": str(reads_file),
                 "chunks": opts.chunks,
             },
@@ -702,6 +748,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--chunks", type=int, default=None, help="chunks of the incremental run (default: config)"
     )
     ap.add_argument("--first-load-chunks", type=int, default=None, help="default: 100 x scale, 1-64")
+    ap.add_argument(
+        "--warm-nights",
+        type=int,
+        default=1,
+        help="nightly runs between the first load and the measured night (0: measure the first night)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the base database and the source")
     opts = ap.parse_args(args_in)
     scales = [float(s) for s in opts.scales.split(",") if s.strip()]

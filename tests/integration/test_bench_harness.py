@@ -1,8 +1,9 @@
 """The production-volume harness (bench/harness.py) runs end to end at a tiny scale.
 
-One scale factor (0.001), one repetition, into a temporary directory: generation, the first load, the
-night's changes and the stream capture, our incremental run, the legacy algorithm and the COPY floor on
-copies of the base database, then the JSON, the two charts and the Markdown table. Numbers are not
+One scale factor (0.001), one repetition, into a temporary directory: generation, the first load, a
+warm-up night (mutate and run), the measured night's changes and the stream capture, our incremental
+run, the legacy algorithm and the COPY floor on copies of the base database, then the JSON, the two
+charts and the Markdown table. Numbers are not
 judged here (timings belong to the harness, not the suite); only that each one was measured.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from bench import harness
@@ -45,7 +47,12 @@ def test_harness_writes_json_charts_and_table(pg_server_dsn: str, tmp_path: Path
     assert scale["scale"] == 0.001 and scale["generate"]["visits"] > 0
     first = scale["first_load"]
     assert first["volumes"]["regular_pairs"] > 0 and first["steps"]["detect"]["seconds"] > 0
+    # One warm-up night (the default) between the first load and the measured night: the measured run's
+    # cutoff lies after the first load's start, so its delta scope is nightly-sized (steady state).
+    [warm] = scale["warmup"]
+    assert warm["steps"]["detect"]["seconds"] > 0 and warm["mutation"]["added_visits"] > 0
     [run] = scale["incremental"]
+    assert datetime.fromisoformat(run["cutoff"]) > harness.ANCHOR and "note" not in run
     for step in ("staging", "plan", "detect", "finalize", "inservice", "status", "maintenance", "restore"):
         measured = run["steps"][step]
         # A step of a few milliseconds (restore) can end between two RSS samples.
