@@ -12,10 +12,10 @@ Per scale factor:
    day apart. The night right after the first load is not a steady state: its cutoff reaches back before
    the load, so status's delta scope is every pair the load wrote and staging applies the load's whole
    change log. From the second night on, a run's scope is the previous night's writes plus its own.
-4. `mutate` the measured night (profile --profile), then capture the pairs the incremental run will stream: the
-   same pipeline's plan and detect, in a scratch schema of the base database, with the incremental run's
-   cutoff and clock (every pair lands there as new, so that table *is* the stream). The legacy's own
-   Snowflake reads (delta keys, deleted ids, payer/provider rows) are taken then too.
+4. `mutate` the measured night (profile --profile), then capture the pairs the incremental run will
+   stream: the same pipeline's plan and detect, in a scratch schema of the base database, with the
+   incremental run's cutoff and clock (every pair lands there as new, so that table *is* the stream).
+   The legacy's own Snowflake reads (delta keys, deleted ids, payer/provider rows) are taken then too.
 5. Per repetition, from copies of the base database (`CREATE DATABASE ... TEMPLATE`, a file copy: both
    sides start from the same bytes): our incremental run (`run_pipeline`, as `visit-conflicts run`
    does), then in another copy the legacy algorithm (bench/legacy/: staging, merge, stale cleanup,
