@@ -122,10 +122,12 @@ class Params(_Strict):
     # How the payer view's table is brought up to date before the view refresh (migration 0034): "delta"
     # computes the conflicts changed since the last run again; "rebuild" computes all (repair).
     payer_view_mode: Literal["delta", "rebuild"] = "delta"
-    # Who refreshes the payer view after it: "run" (the run, concurrently, as the legacy postflight did)
-    # or "cron" (the pg_cron job when it was active before the run; the run otherwise). The refresh is
-    # a copy of the whole view; its content is exact whoever refreshes it (migration 0034).
-    payer_view_refresh: Literal["run", "cron"] = "run"
+    # Who refreshes the payer view after it: "cron" (the pg_cron job, when preflight found it active;
+    # the run otherwise) or "run" (the run, concurrently, the legacy postflight's moment). The refresh
+    # copies and compares the whole view (O(table): ~2 s per 75K view rows concurrently, minutes at
+    # production volume), so by default it stays off the run's path; the content is exact whoever
+    # refreshes it (migration 0034), and the job's next refresh shows the run.
+    payer_view_refresh: Literal["run", "cron"] = "cron"
     pg_cron_job_name: str = "refresh_mv_payer_conflicts_common"
     # The conflict history (`conflict_event`, migration 0035) keeps this many days of events (by the
     # run's clock); the maintenance step purges older ones.

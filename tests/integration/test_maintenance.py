@@ -97,13 +97,17 @@ def test_wide_tables_get_statistics_of_the_filtered_columns_only(pg: psycopg.Con
 def test_payer_view_refresh_is_left_to_an_active_cron_job_when_asked(
     res: Resources, pg: psycopg.Connection, cron_job: str, tmp_path: Path
 ) -> None:
-    """Issue 13 with D18: `payer_view_refresh = "cron"` leaves the view's (whole) refresh to the pg_cron
-    job preflight found active; the view's table is still brought up to date. Without an active job, or
-    by default, the run refreshes it."""
-    cron = run(res, Params(pg_cron_job_name=cron_job, chunks=1, payer_view_refresh="cron"), tmp_path)
+    """Issue 13 with D18: `payer_view_refresh = "cron"` (the default) leaves the view's (whole) refresh
+    to the pg_cron job preflight found active; the view's table is still brought up to date. Without an
+    active job, or with "run", the run refreshes it."""
+    cron = run(res, Params(pg_cron_job_name=cron_job, chunks=1), tmp_path)
     assert cron.ok, cron.text
     counts = next(s["counts"] for s in cron.report["steps"] if s["step"] == "maintenance")
     assert counts["materialized_view"].endswith("view left to the pg_cron job")
+    assert counts["view_refresh_seconds"] == 0
+    asked = run(res, Params(pg_cron_job_name=cron_job, chunks=1, payer_view_refresh="run"), tmp_path)
+    counts = next(s["counts"] for s in asked.report["steps"] if s["step"] == "maintenance")
+    assert counts["materialized_view"].endswith("view refreshed concurrently")
     pg.execute("SELECT cron.alter_job(jobid, active := false) FROM cron.job WHERE jobname = %s", (cron_job,))
     inactive = run(res, Params(pg_cron_job_name=cron_job, chunks=1, payer_view_refresh="cron"), tmp_path)
     counts = next(s["counts"] for s in inactive.report["steps"] if s["step"] == "maintenance")

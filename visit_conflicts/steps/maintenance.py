@@ -5,8 +5,10 @@ Inputs: the run's ledger (which steps ran), `materialized_view_name`. Writes no 
 every step of this run that was not skipped; the wide tables analysed on the columns queries use), then
 the payer view's table brought up to date for the conflicts changed since the last run
 (`payer_view_mode = "rebuild"`: all of them) and the view refreshed concurrently (a plain refresh as
-fallback), or its refresh left to the pg_cron job when `payer_view_refresh = "cron"` and preflight
-found the job active (restore re-enables it). Row counts for the report come from
+fallback), or its refresh left to the pg_cron job when `payer_view_refresh = "cron"` (the default) and
+preflight found the job active (restore re-enables it): the refresh copies and compares the whole view,
+the one O(table) part of the step. The counts say where the time went (`vacuum_seconds`,
+`payer_view_seconds` for the table, `view_refresh_seconds`). Row counts for the report come from
 `pg_class.reltuples`, never COUNT(*).
 
 A Fargate step, not part of the closing Lambdas: at production volume (~9M CVM rows) VACUUM and the
@@ -20,6 +22,7 @@ clock, counted (`events_purged`). A dry run skips the step.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -30,7 +33,7 @@ from visit_conflicts.pipeline import STEP_BY_NAME
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store import ledger
 from visit_conflicts.store.maintenance import purge_events, vacuum_tables
-from visit_conflicts.store.payer_view import maintain_payer_view
+from visit_conflicts.store.payer_view import PayerViewMaintenance, maintain_payer_view
 
 
 def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
@@ -43,7 +46,9 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         check_cancelled(res.cancel)
         tables = tables_written(ledger.get_steps(conn, ctx.run_id))
         check_cancelled(res.cancel)
+        started = time.perf_counter()
         vacuumed = vacuum_tables(conn, tables)
+        vacuum_seconds = time.perf_counter() - started
         check_cancelled(res.cancel)
         run_row = ledger.get_run(conn, ctx.run_id) or {}
         view = _payer_view(conn, params, ctx, run_row.get("pg_cron_state"))
@@ -51,27 +56,31 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         counts={
             "tables_vacuumed": len(vacuumed),
             "vacuumed": ",".join(vacuumed) if vacuumed else "none",
-            "materialized_view": view,
+            "materialized_view": (
+                f"{view.mode}: {view.conflicts} conflicts, {view.rows_removed} rows removed, "
+                f"{view.rows_written} written; view {view.refresh}"
+            ),
             "events_purged": purged,
+            # Where the step's time goes: VACUUM/ANALYZE and the view's table are O(delta); the view's
+            # refresh is O(table) (zero when left to the pg_cron job).
+            "vacuum_seconds": round(vacuum_seconds, 3),
+            "payer_view_seconds": view.compute_seconds,
+            "view_refresh_seconds": view.refresh_seconds,
         }
     )
 
 
 def _payer_view(
     conn: psycopg.Connection, params: Params, ctx: RunContext, cron_state: dict[str, Any] | None
-) -> str:
+) -> PayerViewMaintenance:
     # With "cron", the job preflight found active (restore re-enables it) publishes the view.
     cron_refreshes = params.payer_view_refresh == "cron" and bool(cron_state and cron_state.get("active"))
-    done = maintain_payer_view(
+    return maintain_payer_view(
         conn,
         view=params.materialized_view_name,
         mode=params.payer_view_mode,
         now=ctx.now_local,
         refresh=not cron_refreshes,
-    )
-    return (
-        f"{done.mode}: {done.conflicts} conflicts, {done.rows_removed} rows removed, "
-        f"{done.rows_written} written; view {done.refresh}"
     )
 
 

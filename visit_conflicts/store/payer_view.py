@@ -11,8 +11,8 @@ changed since, computed live from the change log (migration 0032). So:
   every row. Then the view is refreshed (concurrently; plain as fallback): a copy of the table plus the
   conflicts changed meanwhile, no longer the whole computation. That copy is still O(table) (a
   concurrent refresh also compares old and new rows: 34 s at 1.36M view rows, a plain one 12 s but it
-  locks readers out); with `payer_view_refresh = "cron"` the run leaves it to the pg_cron job when the
-  job was active before the run.
+  locks readers out); with `payer_view_refresh = "cron"` (the default) the run leaves it to the pg_cron
+  job when the job was active before the run.
 - Between runs, the cron job's refresh computes the conflicts users changed since the last maintenance,
   so the view still follows them.
 
@@ -90,5 +90,5 @@ def maintain_payer_view(
         rows_written=written,
         refresh=refreshed,
         compute_seconds=round(computed - started, 3),
-        refresh_seconds=round(time.perf_counter() - computed, 3),
+        refresh_seconds=round(time.perf_counter() - computed, 3) if refresh else 0.0,
     )
