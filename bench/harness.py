@@ -8,10 +8,11 @@ Per scale factor:
 1. `generate` the source (the emulation under --work-dir) into a fresh database `<prefix>_base`.
 2. First load: `run_pipeline` with `since` = the manifest's `first_load_since`, so every group of the
    window is detected (production's table after years of nightly runs).
-3. Warm-up nights (--warm-nights, default 1): `mutate` and an incremental run on the base database, a
+3. Warm-up nights (--warm-nights, default 2): `mutate` and an incremental run on the base database, a
    day apart. The night right after the first load is not a steady state: its cutoff reaches back before
    the load, so status's delta scope is every pair the load wrote and staging applies the load's whole
-   change log. From the second night on, a run's scope is the previous night's writes plus its own.
+   change log. From the second night on, a run's scope is the previous night's writes plus its own, and
+   the load's scratch rows (deleted by its restore) have been vacuumed away by the maintenance step.
 4. `mutate` the measured night (profile --profile), then capture the pairs the incremental run will
    stream: the same pipeline's plan and detect, in a scratch schema of the base database, with the
    incremental run's cutoff and clock (every pair lands there as new, so that table *is* the stream).
@@ -751,7 +752,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--warm-nights",
         type=int,
-        default=1,
+        default=2,
         help="nightly runs between the first load and the measured night (0: measure the first night)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the base database and the source")

@@ -29,6 +29,8 @@ def test_harness_writes_json_charts_and_table(pg_server_dsn: str, tmp_path: Path
             "1",
             "--first-load-chunks",
             "1",
+            "--warm-nights",
+            "1",
             "--pg-dsn",
             pg_server_dsn,
             "--db-prefix",
@@ -47,7 +49,7 @@ def test_harness_writes_json_charts_and_table(pg_server_dsn: str, tmp_path: Path
     assert scale["scale"] == 0.001 and scale["generate"]["visits"] > 0
     first = scale["first_load"]
     assert first["volumes"]["regular_pairs"] > 0 and first["steps"]["detect"]["seconds"] > 0
-    # One warm-up night (the default) between the first load and the measured night: the measured run's
+    # One warm-up night (the default is 2) between the first load and the measured night: the measured run's
     # cutoff lies after the first load's start, so its delta scope is nightly-sized (steady state).
     [warm] = scale["warmup"]
     assert warm["steps"]["detect"]["seconds"] > 0 and warm["mutation"]["added_visits"] > 0

@@ -12,7 +12,7 @@ from tests.support.runs import run
 from visit_conflicts.config import Params
 from visit_conflicts.pipeline import selected_work_steps
 from visit_conflicts.step_api import Resources
-from visit_conflicts.store.maintenance import ANALYZED_COLUMNS, vacuum_tables
+from visit_conflicts.store.maintenance import ANALYZED_COLUMNS, SCRATCH_TABLES, vacuum_scratch, vacuum_tables
 
 
 def test_maintenance_is_scoped_to_tables_the_run_wrote(
@@ -91,6 +91,33 @@ def test_wide_tables_get_statistics_of_the_filtered_columns_only(pg: psycopg.Con
            WHERE schemaname = current_schema() AND relname = 'conflictvisitmaps'"""
     ).fetchone()
     assert vacuumed == (True,)
+
+
+def test_scratch_tables_give_back_the_rows_earlier_runs_deleted(pg: psycopg.Connection) -> None:
+    """Issue 13 (O(delta), not O(history)): a run's scope rows, deleted by its restore, no longer weigh on
+    later runs: maintenance's VACUUM of the scratch tables truncates the emptied pages (a first load's
+    scope was ~400 MB of dead rows at SF 0.1), while another run's live rows stay."""
+
+    def size(table: str) -> int:
+        row = pg.execute("SELECT pg_relation_size(%s)", (table,)).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    pg.execute(
+        """INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN")
+           SELECT 'loaded', 0, DATE '2026-01-01' + (i % 300), lpad(i::text, 9, '0')
+           FROM generate_series(1, 50000) AS i"""
+    )
+    pg.execute("DELETE FROM run_scope_group WHERE run_id = 'loaded'")  # as restore's purge does
+    assert size("run_scope_group") > 1_000_000
+    assert vacuum_scratch(pg) == list(SCRATCH_TABLES)
+    assert size("run_scope_group") == 0
+    pg.execute(
+        """INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN")
+           VALUES ('live', 0, DATE '2026-01-02', '000000001')"""
+    )
+    vacuum_scratch(pg)
+    assert pg.execute("SELECT count(*) FROM run_scope_group WHERE run_id = 'live'").fetchone() == (1,)
 
 
 @pytest.mark.pgcron

@@ -8,7 +8,9 @@ the payer view's table brought up to date for the conflicts changed since the la
 fallback), or its refresh left to the pg_cron job when `payer_view_refresh = "cron"` (the default) and
 preflight found the job active (restore re-enables it): the refresh copies and compares the whole view,
 the one O(table) part of the step. The counts say where the time went (`vacuum_seconds`,
-`payer_view_seconds` for the table, `view_refresh_seconds`). Row counts for the report come from
+`payer_view_seconds` for the table, `view_refresh_seconds`). The scratch and log tables that every
+writing run fills and empties (scope, seen keys, change logs) get a plain VACUUM too, so earlier runs'
+deleted rows never weigh on later runs (`scratch_vacuumed`). Row counts for the report come from
 `pg_class.reltuples`, never COUNT(*).
 
 A Fargate step, not part of the closing Lambdas: at production volume (~9M CVM rows) VACUUM and the
@@ -32,7 +34,7 @@ from visit_conflicts.context import RunContext
 from visit_conflicts.pipeline import STEP_BY_NAME
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store import ledger
-from visit_conflicts.store.maintenance import purge_events, vacuum_tables
+from visit_conflicts.store.maintenance import purge_events, vacuum_scratch, vacuum_tables
 from visit_conflicts.store.payer_view import PayerViewMaintenance, maintain_payer_view
 
 
@@ -48,6 +50,8 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         check_cancelled(res.cancel)
         started = time.perf_counter()
         vacuumed = vacuum_tables(conn, tables)
+        # Any run that writes fills and empties the scratch and log tables (scope, seen keys, change logs).
+        scratch = vacuum_scratch(conn) if tables else []
         vacuum_seconds = time.perf_counter() - started
         check_cancelled(res.cancel)
         run_row = ledger.get_run(conn, ctx.run_id) or {}
@@ -56,6 +60,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
         counts={
             "tables_vacuumed": len(vacuumed),
             "vacuumed": ",".join(vacuumed) if vacuumed else "none",
+            "scratch_vacuumed": len(scratch),
             "materialized_view": (
                 f"{view.mode}: {view.conflicts} conflicts, {view.rows_removed} rows removed, "
                 f"{view.rows_written} written; view {view.refresh}"
