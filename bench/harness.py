@@ -12,7 +12,7 @@ Per scale factor:
    day apart. The night right after the first load is not a steady state: its cutoff reaches back before
    the load, so status's delta scope is every pair the load wrote and staging applies the load's whole
    change log. From the second night on, a run's scope is the previous night's writes plus its own, and
-   the load's scratch rows (deleted by its restore) have been vacuumed away by the maintenance step.
+   the load's scratch rows (deleted by its restore) have been freed by the maintenance step's VACUUM.
 4. `mutate` the measured night (profile --profile), then capture the pairs the incremental run will
    stream: the same pipeline's plan and detect, in a scratch schema of the base database, with the
    incremental run's cutoff and clock (every pair lands there as new, so that table *is* the stream).
@@ -289,16 +289,13 @@ def _volumes(conn: psycopg.Connection[Any]) -> dict[str, int]:
 def phase_prepare(args: dict[str, Any]) -> dict[str, Any]:
     """The night's changes, the stream the incremental run will read, and the legacy's Snowflake reads."""
     from bench.legacy import steps as legacy_steps
-    from devkit.generate import mutate
     from visit_conflicts.local_runner import run_pipeline
     from visit_conflicts.step_api import Resources
     from visit_conflicts.store.migrate import migrate
 
     source = Path(args["source_dir"])
     now = datetime.fromisoformat(args["now"])
-    started = time.perf_counter()
-    summary = mutate(source, seed=args["mutate_seed"], anchor=now, profile=args["profile"])
-    mutate_seconds = time.perf_counter() - started
+    mutation, mutate_seconds = _mutate(args)
     cutoff = datetime.fromisoformat(args["cutoff"])
     with psycopg.connect(args["dsn"], autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(STREAM_SCHEMA)))
@@ -338,8 +335,8 @@ def phase_prepare(args: dict[str, Any]) -> dict[str, Any]:
             sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(STREAM_SCHEMA, "conflictvisitmaps"))
         ).fetchone()
     return {
-        "mutation": {k: v for k, v in summary.items() if k != "counts"},
-        "mutate_seconds": round(mutate_seconds, 2),
+        "mutation": mutation,
+        "mutate_seconds": mutate_seconds,
         "stream_pairs": int(row[0]) if row else 0,
         "stream_capture_seconds": round(time.perf_counter() - started, 2),
         "delta_keys": len(reads["delta_keys"]),
@@ -347,8 +344,9 @@ def phase_prepare(args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def phase_night(args: dict[str, Any]) -> dict[str, Any]:
-    """A warm-up night on the base database: mutate the source, then an incremental run (sampled)."""
+def _mutate(args: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """One night's changes to the source (`mutate_seed`, `profile`, clock `now`): the summary without
+    its counts, and the seconds it took."""
     from devkit.generate import mutate
 
     started = time.perf_counter()
@@ -358,12 +356,14 @@ def phase_night(args: dict[str, Any]) -> dict[str, Any]:
         anchor=datetime.fromisoformat(args["now"]),
         profile=args["profile"],
     )
-    mutate_seconds = round(time.perf_counter() - started, 2)
-    return {
-        "mutation": {k: v for k, v in summary.items() if k != "counts"},
-        "mutate_seconds": mutate_seconds,
-        **phase_run(args),
-    }
+    seconds = round(time.perf_counter() - started, 2)
+    return {k: v for k, v in summary.items() if k != "counts"}, seconds
+
+
+def phase_night(args: dict[str, Any]) -> dict[str, Any]:
+    """A warm-up night on the base database: mutate the source, then an incremental run (sampled)."""
+    mutation, mutate_seconds = _mutate(args)
+    return {"mutation": mutation, "mutate_seconds": mutate_seconds, **phase_run(args)}
 
 
 def _text(value: Any) -> Any:

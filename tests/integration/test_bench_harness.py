@@ -3,8 +3,8 @@
 One scale factor (0.001), one repetition, into a temporary directory: generation, the first load, a
 warm-up night (mutate and run), the measured night's changes and the stream capture, our incremental
 run, the legacy algorithm and the COPY floor on copies of the base database, then the JSON, the two
-charts and the Markdown table. Numbers are not
-judged here (timings belong to the harness, not the suite); only that each one was measured.
+charts and the Markdown table. Numbers are not judged here (timings belong to the harness, not the
+suite); only that each one was measured.
 """
 
 from __future__ import annotations

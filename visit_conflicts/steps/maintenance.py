@@ -9,8 +9,8 @@ fallback), or its refresh left to the pg_cron job when `payer_view_refresh = "cr
 preflight found the job active (restore re-enables it): the refresh copies and compares the whole view,
 the one O(table) part of the step. The counts say where the time went (`vacuum_seconds`,
 `payer_view_seconds` for the table, `view_refresh_seconds`). The scratch and log tables that every
-writing run fills and empties (scope, seen keys, change logs) get a plain VACUUM too, so earlier runs'
-deleted rows never weigh on later runs (`scratch_vacuumed`). Row counts for the report come from
+writing run fills and empties (scope, seen keys, change logs) get a plain VACUUM too, which frees earlier
+runs' deleted rows for reuse (`scratch_vacuumed`). Row counts for the report come from
 `pg_class.reltuples`, never COUNT(*).
 
 A Fargate step, not part of the closing Lambdas: at production volume (~9M CVM rows) VACUUM and the

@@ -13,6 +13,7 @@ from psycopg import sql
 from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
 from visit_conflicts.observability import logger
 from visit_conflicts.sql_files import read_sql
+from visit_conflicts.store.restore import SCRATCH_TABLES as RUN_SCRATCH_TABLES
 
 # Issue 13: ANALYZE of all 248 columns of conflictvisitmaps costs ~5.5 s of CPU per run, and the planner
 # only ever looks at the columns queries filter, join or group on: keys, statuses, the timestamps of the
@@ -42,13 +43,13 @@ def _sql(name: str) -> str:
 # restore; the change logs, consumed by staging and the payer view). Without a VACUUM their dead rows stay:
 # after a first load run_scope_group held ~400 MB of them at SF 0.1 (10x that at full volume), and every
 # later run paid for them in its COPY, ANALYZE and scans (~1-2 s at SF 0.1, growing with the history,
-# not the delta). A plain VACUUM after each run frees earlier runs' rows for reuse and truncates the empty
+# not the delta). A plain VACUUM after each run frees earlier runs' rows for reuse and truncates an empty
 # tail: cheap when nightly-sized. The steps ANALYZE these tables when they fill them. Known gap: in the
 # harness run_scope_group kept its 387 MB after two nights (freed, not truncated): the truncation needs an
 # exclusive lock that VACUUM only tries to take, so something of the run still holding the table skips it.
 SCRATCH_TABLES = (
-    *("run_scope_group", "run_seen_pair", "run_inservice_scope_ssn", "run_inservice_scope_event"),
-    *("change_log_staging", "change_log_payer_view"),
+    *RUN_SCRATCH_TABLES,
+    *("run_inservice_scope_ssn", "run_inservice_scope_event", "change_log_staging", "change_log_payer_view"),
 )
 
 
@@ -57,15 +58,18 @@ def _exists(conn: psycopg.Connection, name: str) -> bool:
     return bool(row and row[0])
 
 
-def vacuum_tables(conn: psycopg.Connection, tables: Sequence[str]) -> list[str]:
-    """D21: VACUUM and ANALYZE each of `tables` that exists (the wide ones on ANALYZED_COLUMNS only);
-    returns those done."""
+def vacuum_tables(conn: psycopg.Connection, tables: Sequence[str], *, analyze: bool = True) -> list[str]:
+    """D21: VACUUM and ANALYZE each of `tables` that exists (the wide ones on ANALYZED_COLUMNS only; no
+    ANALYZE with `analyze=False`); returns those done."""
     done = []
     for table in tables:
         if not _exists(conn, table):
             continue
         done.append(table)
         ident = sql.Identifier(table)
+        if not analyze:
+            conn.execute(sql.SQL(_sql("vacuum_only")).format(table=ident))
+            continue
         wanted = ANALYZED_COLUMNS.get(table)
         if wanted is None:
             conn.execute(sql.SQL(_sql("vacuum_table")).format(table=ident))
@@ -84,12 +88,7 @@ def vacuum_tables(conn: psycopg.Connection, tables: Sequence[str]) -> list[str]:
 
 def vacuum_scratch(conn: psycopg.Connection) -> list[str]:
     """Plain VACUUM of the scratch and log tables (SCRATCH_TABLES) that exist; returns those done."""
-    done = []
-    for table in SCRATCH_TABLES:
-        if _exists(conn, table):
-            conn.execute(sql.SQL(_sql("vacuum_only")).format(table=sql.Identifier(table)))
-            done.append(table)
-    return done
+    return vacuum_tables(conn, SCRATCH_TABLES, analyze=False)
 
 
 def purge_events(conn: psycopg.Connection, *, now: datetime, retention_days: int) -> int:
