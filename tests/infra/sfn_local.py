@@ -40,6 +40,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name
     StatesErrorNameType,
 )
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_ecs import (
     StateTaskServiceEcs,
 )
@@ -304,6 +305,12 @@ class LocalStepFunctions:
         mp.setattr(retrier_decl, "time", SimpleNamespace(sleep=self.retry_waits.append))
         # Run each execution to its end inside start_execution (moto's synchronous worker mode).
         mp.setattr(ExecutionWorker, "start", lambda worker: worker._execution_logic())
+        # A task's TimeoutSeconds is evaluated onto the frame's stack and popped at once, but moto
+        # skips the evaluation in a frame that has stopped (a Map iteration still scheduling its task
+        # when another iteration failed the Map), so the pop takes the iteration's input and the
+        # history event's integer `timeoutInSeconds` becomes a dict that get_execution_history cannot
+        # serialise. The value is a constant: push it whatever the frame's state.
+        mp.setattr(TimeoutSeconds, "eval", lambda timeout, env: env.stack.append(timeout.timeout_seconds))
 
         work = self.work
         mp.setattr("functions.preflight.resources", lambda params: SimpleNamespace(owner=None))
