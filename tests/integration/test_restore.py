@@ -18,7 +18,8 @@ from visit_conflicts.pipeline import SHAPE, Step
 from visit_conflicts.step_api import Resources, StepResult
 from visit_conflicts.step_runner import close_run, run_step
 from visit_conflicts.store import ledger
-from visit_conflicts.store.restore import limit_waits
+from visit_conflicts.store.db import connect
+from visit_conflicts.store.restore import limit_waits, purge_scratch
 
 
 @pytest.mark.pgcron
@@ -116,6 +117,52 @@ def test_run_scratch_rows_are_purged_at_the_end(
         assert pg.execute(
             f"SELECT count(*) FROM {table} WHERE run_id = %s", (outcome.run_id,)
         ).fetchone() == (0,)
+
+
+def _scope_rows(pg: psycopg.Connection, run_id: str, n: int) -> None:
+    pg.execute(
+        """INSERT INTO run_scope_group (run_id, chunk, "VisitDate", "SSN")
+           SELECT %s, i %% 4, DATE '2026-01-01' + (i %% 300), lpad(i::text, 9, '0')
+           FROM generate_series(1, %s) AS i""",
+        (run_id, n),
+    )
+
+
+def _sizes(pg: psycopg.Connection) -> tuple[int, int]:
+    row = pg.execute(
+        "SELECT pg_relation_size('run_scope_group'), pg_relation_size('run_scope_group_run')"
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def test_scratch_purge_gives_the_pages_back_when_the_run_was_alone(pg: psycopg.Connection) -> None:
+    """Issue 13 (O(delta), not O(history)): a DELETE of a first load's scope left its pages and its
+    index to later nights (VACUUM truncates only an empty tail and never shrinks an index); the purge
+    empties a table that holds only the closed run's rows."""
+    _scope_rows(pg, "loaded", 50_000)
+    assert min(_sizes(pg)) > 300_000
+    assert purge_scratch(pg, "loaded") == 50_000
+    assert _sizes(pg) == (0, 8192)  # an empty table, and an index of its metapage only
+
+
+def test_scratch_purge_keeps_another_runs_rows(pg: psycopg.Connection) -> None:
+    _scope_rows(pg, "loaded", 5_000)
+    _scope_rows(pg, "next", 3)
+    assert purge_scratch(pg, "loaded") == 5_000
+    assert pg.execute("SELECT run_id, count(*) FROM run_scope_group GROUP BY 1").fetchall() == [("next", 3)]
+
+
+def test_scratch_purge_does_not_wait_for_a_session_using_the_table(
+    pg: psycopg.Connection, pg_server_dsn: str, schema: str
+) -> None:
+    _scope_rows(pg, "loaded", 5_000)
+    with connect(pg_server_dsn, schema) as reader:  # an open transaction that read the table
+        reader.execute("SELECT count(*) FROM run_scope_group").fetchone()
+        limit_waits(pg)
+        assert purge_scratch(pg, "loaded") == 5_000
+        assert pg.execute("SELECT count(*) FROM run_scope_group").fetchone() == (0,)
+        reader.rollback()
 
 
 def _open_run(res: Resources, params: Params, run_id: str) -> RunContext:

@@ -39,14 +39,13 @@ def _sql(name: str) -> str:
     return read_sql(f"postgres/maintenance/{name}.sql")
 
 
-# Scratch and log tables every run fills and empties by DELETE (its scope and seen keys, purged by
-# restore; the change logs, consumed by staging and the payer view). Without a VACUUM their dead rows stay:
-# after a first load run_scope_group held ~400 MB of them at SF 0.1 (10x that at full volume), and every
-# later run paid for them in its COPY, ANALYZE and scans (~1-2 s at SF 0.1, growing with the history,
-# not the delta). A plain VACUUM after each run frees earlier runs' rows for reuse and truncates an empty
-# tail: cheap when nightly-sized. The steps ANALYZE these tables when they fill them. Known gap: in the
-# harness run_scope_group kept its 387 MB after two nights (freed, not truncated): the truncation needs an
-# exclusive lock that VACUUM only tries to take, so something of the run still holding the table skips it.
+# Scratch and log tables every run fills and empties by DELETE (the change logs, consumed by staging
+# and the payer view; the InService scope; the run's scope and seen keys when restore could not
+# TRUNCATE them, see store.restore.purge_scratch). Without a VACUUM their dead rows stay: after a first
+# load they held hundreds of MB at SF 0.1 (10x that at full volume), and every later run paid for them
+# in its COPY, ANALYZE and scans (~1-2 s at SF 0.1, growing with the history, not the delta). A plain
+# VACUUM after each run frees earlier runs' rows for reuse and truncates an empty tail: cheap when
+# nightly-sized. The steps ANALYZE these tables when they fill them.
 SCRATCH_TABLES = (
     *RUN_SCRATCH_TABLES,
     *("run_inservice_scope_ssn", "run_inservice_scope_event", "change_log_staging", "change_log_payer_view"),

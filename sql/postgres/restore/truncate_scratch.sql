@@ -1,0 +1,2 @@
+-- The table holds this run's rows only: give back its pages and its indexes' pages now.
+TRUNCATE {table}
