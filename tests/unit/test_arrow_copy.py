@@ -8,7 +8,7 @@ from datetime import datetime
 import pyarrow as pa
 import pytest
 
-from visit_conflicts.store.arrow_copy import convert_column
+from visit_conflicts.store.arrow_copy import convert_column, too_long
 
 
 def test_canonical_uuid_text_becomes_its_16_bytes_with_nulls_kept() -> None:
@@ -77,3 +77,14 @@ def test_nanosecond_timestamps_round_to_microseconds() -> None:
 def test_unsupported_column_type_is_refused() -> None:
     with pytest.raises(ValueError, match="numeric"):
         convert_column("Amount", pa.array([1.5]), "numeric")
+
+
+def test_too_long_counts_characters_not_bytes() -> None:
+    """D23: varchar(n) limits characters. A value of n two-byte characters fits (more bytes than n, so the
+    byte-length shortcut must fall through to counting); n + 1 characters do not; NULLs never do."""
+    fits, over = "é" * 5, "é" * 6
+    table = pa.table({"name": [fits, None, "abc"], "other": ["x", "y", "z"]})
+    assert too_long(table, {"name": 5, "other": 1}) is None
+    table = pa.table({"name": [fits, over, None], "other": ["x", "y", "zz"]})
+    mask = too_long(table, {"name": 5, "other": 1, "absent": 3})
+    assert mask is not None and mask.to_pylist() == [False, True, True]

@@ -90,6 +90,11 @@ def too_long(table: pa.Table, lengths: dict[str, int]) -> pa.Array | None:
         values = table.column(column)
         if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):
             continue
+        # A character takes at least one byte: when no value has more bytes than the column allows
+        # characters (nearly always), the characters need not be counted.
+        longest = pc.max(pc.binary_length(values)).as_py()
+        if longest is None or longest <= limit:
+            continue
         over = pc.fill_null(pc.greater(pc.utf8_length(values), limit), False)
         mask = over if mask is None else pc.or_(mask, over)
     if mask is None or not pc.any(mask).as_py():
