@@ -33,6 +33,7 @@ from visit_conflicts.source.connection import connect_source
 from visit_conflicts.step_api import Resources, StepResult
 from visit_conflicts.steps import inservice as inservice_step
 from visit_conflicts.store import detect as pairs_module
+from visit_conflicts.store.inservice import forget_scope
 
 SSN = "222-33-4444"
 
@@ -594,3 +595,30 @@ def test_disabled_step_is_skipped(world: World) -> None:
     w.event(1401, provider=p2, caregiver=w.src.caregiver(SSN), start=at(10), end=at(11))
     result = w.run(enable_inservice=False)
     assert result.status == "skipped" and w.pair_keys() == set()
+
+
+def test_scope_rows_of_a_finished_step_leave_no_index_behind(pg: psycopg.Connection) -> None:
+    """Issue 13 (O(delta)): a first load's InService scope (millions of sides) left its index at 517 MB
+    with no row in it at SF 0.1 (VACUUM never shrinks an index); forgetting the scope of the only run
+    in the table empties table and index, while another run's scope is only deleted from."""
+
+    def sizes() -> tuple[int, int]:
+        row = pg.execute(
+            "SELECT pg_relation_size('run_inservice_scope_event'),"
+            " pg_relation_size('run_inservice_scope_event_key')"
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    fill = """INSERT INTO run_inservice_scope_event (run_id, "VisitID")
+              SELECT %s, gen_random_uuid() FROM generate_series(1, %s)"""
+    pg.execute(fill, ("loaded", 20_000))
+    assert min(sizes()) > 300_000
+    forget_scope(pg, "loaded")
+    assert sizes() == (0, 8192)
+    pg.execute(fill, ("loaded", 2_000))
+    pg.execute(fill, ("other", 1))
+    forget_scope(pg, "loaded")
+    assert pg.execute("SELECT run_id, count(*) FROM run_inservice_scope_event GROUP BY 1").fetchall() == [
+        ("other", 1)
+    ]

@@ -17,6 +17,7 @@ from psycopg import sql
 
 from visit_conflicts.sql_files import read_sql
 from visit_conflicts.store.detect import inservice_pair
+from visit_conflicts.store.scratch import purge_run_rows
 
 # The chunk value of the inservice step's seen keys in run_seen_pair (detect chunks are >= 0).
 INSERVICE_CHUNK = -2
@@ -24,9 +25,10 @@ INSERVICE_CHUNK = -2
 
 def forget_scope(conn: psycopg.Connection, run_id: str) -> None:
     """The run's InService scratch rows (scope and seen keys): removed when the step starts over and
-    when it is done (nothing after the step reads them), so the unlogged tables do not grow run by run."""
-    conn.execute("DELETE FROM run_inservice_scope_ssn WHERE run_id = %s", (run_id,))
-    conn.execute("DELETE FROM run_inservice_scope_event WHERE run_id = %s", (run_id,))
+    when it is done (nothing after the step reads them), so the unlogged tables do not grow run by run
+    (truncated when they hold this run's rows only: `store.scratch.purge_run_rows`)."""
+    purge_run_rows(conn, "run_inservice_scope_ssn", run_id)
+    purge_run_rows(conn, "run_inservice_scope_event", run_id)
     conn.execute("DELETE FROM run_seen_pair WHERE run_id = %s AND chunk = %s", (run_id, INSERVICE_CHUNK))
 
 

@@ -39,12 +39,12 @@ def _sql(name: str) -> str:
     return read_sql(f"postgres/maintenance/{name}.sql")
 
 
-# Scratch and log tables every run fills and empties by DELETE (the change logs, consumed by staging
-# and the payer view; the InService scope; the run's scope and seen keys when restore could not
-# TRUNCATE them, see store.restore.purge_scratch). Without a VACUUM their dead rows stay: after a first
-# load they held hundreds of MB at SF 0.1 (10x that at full volume), and every later run paid for them
-# in its COPY, ANALYZE and scans (~1-2 s at SF 0.1, growing with the history, not the delta). A plain
-# VACUUM after each run frees earlier runs' rows for reuse and truncates an empty tail: cheap when
+# Scratch and log tables every run fills and empties: the change logs, consumed by staging and the payer
+# view, by DELETE; the run-keyed scope and seen tables by TRUNCATE when the run was alone in them, else by
+# DELETE (`store.scratch.purge_run_rows`). Without a VACUUM the deleted rows stay: after a first load
+# they held hundreds of MB at SF 0.1 (10x that at full volume), and every later run paid for them in its
+# COPY, ANALYZE and scans (~1-2 s at SF 0.1, growing with the history, not the delta). A plain VACUUM
+# after each run frees earlier runs' rows for reuse and truncates an empty tail: cheap when
 # nightly-sized. The steps ANALYZE these tables when they fill them.
 SCRATCH_TABLES = (
     *RUN_SCRATCH_TABLES,

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import psycopg
-from psycopg import sql
 
 from visit_conflicts.sql_files import read_sql
+from visit_conflicts.store.scratch import purge_run_rows
 
 SCRATCH_TABLES = ("run_scope_group", "run_seen_pair")
 
@@ -29,29 +29,7 @@ def reset_in_progress_flag(conn: psycopg.Connection, *, idle: int, last_load: da
 
 
 def purge_scratch(conn: psycopg.Connection, run_id: str) -> int:
-    """Drop the run's scope and seen keys (after the run is closed); returns the rows removed.
-
-    A table that holds this run's rows only is emptied with TRUNCATE. A DELETE leaves the pages to a
-    VACUUM, which frees them but gives the space back only from an empty tail, and never shrinks an
-    index: after a first load (millions of scope groups) every later night's COPY, ANALYZE and scans of
-    these tables paid for the load's pages (measured at SF 0.1: a 387 MB run_scope_group, ~2 s a
-    night). When another session holds the table, or another run has rows in it, the run's rows are
-    deleted instead."""
+    """Drop the run's scope and seen keys (after the run is closed); returns the rows removed. A table
+    that holds this run's rows only is truncated (`store.scratch.purge_run_rows`)."""
     conn.execute(_sql("purge_limits").encode())
-    return sum(_purge_table(conn, sql.Identifier(table), run_id) for table in SCRATCH_TABLES)
-
-
-def _purge_table(conn: psycopg.Connection, table: sql.Identifier, run_id: str) -> int:
-    params = {"run_id": run_id}
-    try:
-        with conn.transaction():
-            conn.execute(sql.SQL(_sql("lock_scratch")).format(table=table))
-            row = conn.execute(sql.SQL(_sql("count_scratch")).format(table=table), params).fetchone()
-            mine, others = (int(row[0]), int(row[1])) if row else (0, 0)
-            if not others:
-                conn.execute(sql.SQL(_sql("truncate_scratch")).format(table=table))
-                return mine
-    except psycopg.errors.LockNotAvailable:
-        pass  # in use: delete this run's rows without waiting for the table
-    cur = conn.execute(sql.SQL(_sql("purge_scratch")).format(table=table), params)
-    return max(cur.rowcount, 0)
+    return sum(purge_run_rows(conn, table, run_id) for table in SCRATCH_TABLES)
