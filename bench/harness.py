@@ -52,6 +52,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -373,6 +374,22 @@ def _text(value: Any) -> Any:
 PHASES = {"generate": phase_generate, "run": phase_run, "night": phase_night, "prepare": phase_prepare}
 
 
+class PhaseFailed(RuntimeError):
+    """A phase's process ended badly. Its scale factor is reported as not measured and the harness goes
+    on with the next one: a scale that does not fit (say, killed for memory) must not lose the others."""
+
+    def __init__(self, phase: str, returncode: int, stderr: str) -> None:
+        if returncode < 0:
+            how = f"killed by signal {-returncode}"
+            if -returncode == signal.SIGKILL:
+                how += " (SIGKILL: the kernel's out-of-memory killer, when nobody else sent it)"
+        else:
+            last = [line for line in stderr.strip().splitlines() if line.strip()]
+            how = f"exit code {returncode}" + (f": {last[-1].strip()}" if last else "")
+        self.phase, self.reason = phase, f"phase {phase} {how}"
+        super().__init__(f"harness {self.reason}\n{stderr[-4000:]}")
+
+
 def run_phase(name: str, args: dict[str, Any], work: Path) -> dict[str, Any]:
     """Run one phase in a fresh interpreter; its result comes back as JSON in a file."""
     out = work / f"phase-{name}-{uuid.uuid4().hex[:6]}.json"
@@ -380,7 +397,7 @@ def run_phase(name: str, args: dict[str, Any], work: Path) -> dict[str, Any]:
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"harness phase {name} failed ({done.returncode}):\n{done.stderr[-4000:]}")
+        raise PhaseFailed(name, done.returncode, done.stderr)
     result: dict[str, Any] = json.loads(out.read_text())
     out.unlink()
     result["phase_seconds"] = round(time.perf_counter() - started, 2)
@@ -789,7 +806,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 print(f"== SF {scale:g} skipped: {data['skipped'][-1]['reason']}", flush=True)
                 continue
-            data["scales"].append(one_scale(dsn, scale, opts, work))
+            try:
+                data["scales"].append(one_scale(dsn, scale, opts, work))
+            except PhaseFailed as failed:
+                data["skipped"].append({"scale": scale, "reason": f"failed: {failed.reason}"})
+                print(f"== SF {scale:g} not measured: {failed}", flush=True)
         data["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")

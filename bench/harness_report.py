@@ -162,7 +162,7 @@ def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_
             f"{_gb(s['disk']['base_database_bytes'])} | {_gb(s['disk'].get('peak_bytes'))} |"
         )
     for skipped in data.get("skipped", []):
-        lines.append(f"| {skipped['scale']:g} | skipped: {skipped['reason']} | | | | | | | | | |")
+        lines.append(f"| {skipped['scale']:g} | not measured: {skipped['reason']} | | | | | | | | | |")
     for s in data["scales"]:
         lines += ["", f"## SF {s['scale']:g}", ""]
         mutation = s["prepare"]["mutation"]

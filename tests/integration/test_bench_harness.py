@@ -10,21 +10,37 @@ suite); only that each one was measured.
 from __future__ import annotations
 
 import json
+import signal
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bench import harness
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def test_harness_writes_json_charts_and_table(pg_server_dsn: str, tmp_path: Path) -> None:
+def test_harness_writes_json_charts_and_table(
+    pg_server_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also: a scale factor whose phase dies (here SF 0.002's first load, as the kernel's OOM killer
+    would) is reported as not measured, and the other scale factors' results are still written."""
     out = tmp_path / "results"
+    real_one_scale = harness.one_scale
+
+    def one_scale(dsn: str, scale: float, opts: Any, work: Path) -> dict[str, Any]:
+        if scale == 0.002:
+            raise harness.PhaseFailed("run", -signal.SIGKILL, "")
+        return real_one_scale(dsn, scale, opts, work)
+
+    monkeypatch.setattr(harness, "one_scale", one_scale)
     code = harness.main(
         [
             "--scales",
-            "0.001",
+            "0.002,0.001",
             "--repetitions",
             "1",
             "--first-load-chunks",
@@ -75,3 +91,6 @@ def test_harness_writes_json_charts_and_table(pg_server_dsn: str, tmp_path: Path
         assert data_bytes.startswith(PNG_MAGIC) and len(data_bytes) > 5_000
     table = (out / "RESULTS.md").read_text()
     assert "| 0.001 |" in table and "merge (PostgreSQL busy time of detect)" in table
+    [failed] = data["skipped"]
+    assert failed["scale"] == 0.002 and "phase run killed by signal 9" in failed["reason"]
+    assert "| 0.002 | not measured: failed: phase run killed by signal 9" in table
