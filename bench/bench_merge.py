@@ -4,8 +4,11 @@ Setup (as in the performance notes): CVM with --existing rows (default 1M) of ev
 then --incoming pairs per run (default 100K; --mix NEW,UNCHANGED,CHANGED percentages, default 50,49,1;
 the nightly steady state is about 1,98,1) merged through PairWriter in batches of --batch-size, by
 --writers connections in parallel (each its own share of the pairs, as parallel detect chunks do), with
---compare fingerprint (default) or full. Reports pairs/s per run and the median, and the time of stale
-cleanup over a --scope-groups scope (default 1M groups). A chunk's memory: bench_chunk_memory.py.
+--compare fingerprint (default) or full. The pairs arrive with the fingerprint the pair queries compute
+at the source (computed outside the clock; `--fingerprint-at writer`: without it, so the writer converts
+and fingerprints every pair, the path of pairs without one). Reports pairs/s per run and the median,
+and the time of stale cleanup over a --scope-groups scope (default 1M groups). A chunk's memory:
+bench_chunk_memory.py.
 
 The COPY floor, measured in the same run right after each merge: the same incoming rows (already
 converted to the CVM column types, outside the clock) sent by binary COPY into an empty table with the
@@ -327,6 +330,17 @@ def copy_floor(
     return {"seconds": round(seconds, 3), "rows_per_second": round(pairs.num_rows / seconds)}
 
 
+def with_source_fingerprint(dsn: str, schema: str, pairs: pa.Table) -> pa.Table:
+    """`pairs` with the `PairFingerprint` column the pair query computes at the source (outside the
+    clock, as Snowflake computes it). Here it is the construction the fill stored (over the values as
+    stored), so an unchanged pair's fingerprint is its stored one, as the query's HASH is after a night
+    that stored it."""
+    with connect(dsn, schema, autocommit=True) as conn:
+        types = column_types(conn, "conflictvisitmaps", PAIR_COLUMNS)
+    converted = ArrowCopy(sql.Identifier("conflictvisitmaps"), types).convert(pairs)
+    return pairs.append_column(FINGERPRINT_COLUMN, pair_fingerprints(converted, PAIR_COLUMNS))
+
+
 def merge_run(
     dsn: str,
     schema: str,
@@ -380,6 +394,13 @@ def main() -> None:
     )
     ap.add_argument("--compare", choices=("fingerprint", "full"), default="fingerprint")
     ap.add_argument(
+        "--fingerprint-at",
+        choices=("source", "writer"),
+        default="source",
+        help="source: the pairs arrive with their fingerprint, as the pair queries compute it; writer: "
+        "the writer converts every pair and computes it (the path of pairs without one)",
+    )
+    ap.add_argument(
         "--no-fingerprints", action="store_true", help="stored rows without a fingerprint (first run)"
     )
     ap.add_argument("--no-floor", action="store_true", help="skip the COPY floor measurement")
@@ -426,6 +447,8 @@ def main() -> None:
                 names=list(PAIR_COLUMNS),
             )
             del rows
+            if args.fingerprint_at == "source":
+                pairs = with_source_fingerprint(dsn, schema, pairs)
             result = merge_run(
                 dsn, schema, pairs, run + args.seed, args.writers, args.batch_size, args.compare
             )

@@ -47,3 +47,10 @@ INSERVICE_PTO_COLUMNS: tuple[str, ...] = (
     "ConPTOStartDate",
     "ConPTOEndDate",
 )
+
+# The pipeline-owned column of conflictvisitmaps holding the fingerprint of a pair's written columns as
+# last received (migration 0030, store/fingerprint.py), and the last column of a pair stream whose query
+# computes it at the source (source/common.py `with_fingerprint`).
+PAIR_FINGERPRINT = "PairFingerprint"
+# Mixed into the source's HASH: changing the construction changes it, so old values never match.
+SOURCE_FINGERPRINT_LABEL = "visit-conflicts pair fingerprint v1"

@@ -1,15 +1,29 @@
 """D8-D11, D13 on the PostgreSQL side: the set-based pair merge of the detect step (store/detect.py), on
-the real server."""
+the real server. Every test that writes through `writer()` runs twice: with Python rows (the writer
+converts and fingerprints every row) and with Arrow batches carrying the source's fingerprint (only the
+rows the probe does not settle are converted)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 import psycopg
 import pytest
 
+from tests.support import pairs
 from tests.support.pairs import COLUMNS, NOW, pair, row, vid, writer
 from visit_conflicts.store.detect import PairWriter
+
+
+@pytest.fixture(autouse=True, params=["rows", "source"])
+def feed(request: pytest.FixtureRequest) -> Iterator[str]:
+    pairs.FEED["mode"] = request.param
+    try:
+        yield request.param
+    finally:
+        pairs.FEED["mode"] = "rows"
 
 
 def test_new_pairs_get_status_n_and_one_conflict_per_primary_visit(pg: psycopg.Connection) -> None:
@@ -322,3 +336,30 @@ def test_user_filled_contact_is_replaced_when_the_source_sends_another(pg: psyco
     counts = w.write_batch([pair(a, b, contact="Desk")], now=NOW)
     assert (counts.fingerprint_matched, counts.updated) == (0, 1)
     assert row(pg, a, b)["AgencyContact"] == "Desk"
+
+
+def test_a_batch_with_the_source_fingerprint_converts_only_the_rows_that_travel(
+    pg: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: with the fingerprint computed by the source, an unchanged pair is settled by its key and
+    fingerprint alone: of a batch of three unchanged, one changed and one new pair, only the changed and
+    the new one are converted to the column types (and sent in full)."""
+    a, b, c, d, e = vid(), vid(), vid(), vid(), vid()
+    w = pairs.SourceFedWriter(pg, COLUMNS, run_id="run-1", chunk=0)
+    pg.autocommit = False
+    w.write_batch([pair(a, b), pair(b, a), pair(a, c), pair(c, a)], now=NOW)
+    converted: list[int] = []
+    written = w._written
+    original = type(written).convert
+
+    def counting(self: Any, table: Any) -> Any:
+        if self is written:
+            converted.append(table.num_rows)
+        return original(self, table)
+
+    monkeypatch.setattr(type(written), "convert", counting)
+    batch = [pair(a, b), pair(b, a), pair(a, c), pair(c, a, miles=9.5), pair(d, e)]
+    counts = w.write_batch(batch, now=datetime(2026, 11, 28))
+    assert (counts.fingerprint_matched, counts.updated, counts.inserted, counts.unchanged) == (3, 1, 1, 3)
+    assert converted == [2]
+    assert row(pg, c, a)["DistanceMilesFromLatLng"] == 9.5

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS, PAIR_COLUMNS
+from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS, PAIR_COLUMNS, PAIR_FINGERPRINT
 from visit_conflicts.source import common, detect
 
 CONTRACT = Path(__file__).resolve().parents[1] / "contract" / "postgres_schema.toml"
@@ -128,3 +128,50 @@ def test_every_pair_column_has_a_source_type() -> None:
     assert schema.field("InserviceStartDate").type == pa.timestamp("us")
     with pytest.raises(common.SourceQueryError, match="numeric"):
         common.pair_arrow_schema({"X": "numeric"})
+
+
+def _source_fingerprints(table: pa.Table) -> list[int]:
+    """The fingerprints the pair query's wrapper computes over `table`, run by DuckDB as the emulation
+    runs it, read back as the stream reads them."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("pairs", table)
+        out = con.sql(common.with_fingerprint("SELECT * FROM pairs", table.column_names)).to_arrow_table()
+    finally:
+        con.close()
+    schema = pa.schema([*table.schema, pa.field(PAIR_FINGERPRINT, pa.int64())])
+    return common.conform_table(out, schema).column(PAIR_FINGERPRINT).to_pylist()
+
+
+def test_the_source_fingerprint_changes_with_any_single_value_and_its_column() -> None:
+    """The fingerprint the pair query computes (HASH over the label and every pair column, in order):
+    equal rows agree; one changed value, two values swapped between columns, and a NULL against an
+    empty text each give another value (a matching fingerprint lets a pair skip the SQL compare)."""
+    rows = pa.table(
+        {
+            "VisitID": ["a", "a", "a", "a", "a"],
+            "SameSchTimeFlag": ["Y", "Y", "N", "Y", "Y"],
+            "DistanceFlag": ["N", "N", "Y", "N", "N"],
+            "AgencyContact": ["x", "x", "x", None, ""],
+            "BilledHours": [1.5, 1.5, 1.5, 1.5, 1.5],
+        }
+    )
+    same, twin, swapped, null, empty = _source_fingerprints(rows)
+    assert same == twin
+    assert len({same, swapped, null, empty}) == 4
+    changed = _source_fingerprints(rows.set_column(4, "BilledHours", pa.array([1.5, 1.75, 1.5, 1.5, 1.5])))
+    assert changed[0] == same and changed[1] != same
+
+
+def test_a_stream_with_the_fingerprint_wraps_the_query_and_reads_unsigned_hashes_as_signed() -> None:
+    """`pair_arrow_schema(..., fingerprint=True)` makes the pair query compute the fingerprint (its
+    last column) and the stream takes the emulation's unsigned 64-bit hash as the same bits signed."""
+    schema = common.pair_arrow_schema({"VisitID": "uuid"}, fingerprint=True)
+    assert schema.names == ["VisitID", PAIR_FINGERPRINT]
+    query = common.pair_query('SELECT 1 AS "VisitID"\n-- a trailing comment', schema)
+    assert query.startswith("SELECT p.*, HASH(") and 'p."VisitID"' in query
+    assert common.pair_query("SELECT 1", common.pair_arrow_schema({"VisitID": "uuid"})) == "SELECT 1"
+    unsigned = pa.table({"VisitID": ["a", "b"], PAIR_FINGERPRINT: pa.array([2**64 - 1, 5], pa.uint64())})
+    assert common.conform_table(unsigned, schema).column(PAIR_FINGERPRINT).to_pylist() == [-1, 5]

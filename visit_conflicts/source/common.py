@@ -23,6 +23,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from visit_conflicts.columns import PAIR_FINGERPRINT
+from visit_conflicts.columns import SOURCE_FINGERPRINT_LABEL as FINGERPRINT_LABEL
 from visit_conflicts.sql_files import APP_ID_PATTERN, DECIMAL_PATTERN, UUID_PATTERN, read_sql
 
 if TYPE_CHECKING:
@@ -379,12 +381,15 @@ _PAIR_WIRE_TYPES: dict[str, str] = {
 }
 
 
-def pair_arrow_schema(cvm_types: Mapping[str, str]) -> Any:
+def pair_arrow_schema(cvm_types: Mapping[str, str], *, fingerprint: bool = False) -> Any:
     """The one Arrow schema every batch of a pair stream is cast to before batches are joined: the
     pair columns (in the order of `cvm_types`, column -> conflictvisitmaps type name) with a fixed type
     each. The real connector does not give one schema per result: it sizes NUMBER(38,0) columns per
     result chunk (int8 .. int64, or decimal) and, without force_microsecond_precision, picks ns or us
-    timestamps per chunk; `pa.concat_tables` refuses tables whose schemas differ."""
+    timestamps per chunk; `pa.concat_tables` refuses tables whose schemas differ.
+
+    With `fingerprint`, a last int64 column `PairFingerprint`: the stream's query then computes the
+    fingerprint of each pair next to the data (`with_fingerprint`)."""
     import pyarrow as pa
 
     arrow = {
@@ -405,7 +410,33 @@ def pair_arrow_schema(cvm_types: Mapping[str, str]) -> Any:
                 "add it to source/common.py _PAIR_WIRE_TYPES"
             )
         fields.append(pa.field(column, arrow[wire]))
+    if fingerprint:
+        fields.append(pa.field(PAIR_FINGERPRINT, pa.int64()))
     return pa.schema(fields)
+
+
+def pair_query(query: str, schema: Any) -> str:
+    """The pair query for a stream of `schema`: with the fingerprint when the schema's last column is
+    `PairFingerprint` (`pair_arrow_schema(..., fingerprint=True)`), else as it is."""
+    names = list(schema.names)
+    if names and names[-1] == PAIR_FINGERPRINT:
+        return with_fingerprint(query, names[:-1])
+    return query
+
+
+def with_fingerprint(query: str, columns: Sequence[str]) -> str:
+    """`query` (whose result has `columns`, in order) with a last column `PairFingerprint`: Snowflake's
+    HASH of the label of this construction and every column, computed where the pairs are produced, so
+    the writer can tell an unchanged pair by 8 bytes without converting, hashing or sending its ~1.8 KB
+    row (store/detect.py). HASH is order-sensitive and NULL-aware; the emulation's DuckDB `hash` too
+    (it returns an unsigned 64-bit value, read back as the same 64 bits signed, `conform_table`). A
+    change of the label, of the column list or of the engine only changes every fingerprint once: the
+    writer then compares those pairs in full and records the new value."""
+    hashed = ", ".join(f'p."{c}"' for c in columns)
+    return (
+        f"SELECT p.*, HASH('{FINGERPRINT_LABEL}', {len(columns)}, {hashed}) AS \"{PAIR_FINGERPRINT}\"\n"
+        f"FROM (\n{query.rstrip().rstrip(';')}\n) p"
+    )
 
 
 def conform_table(table: Any, schema: Any) -> Any:
@@ -427,6 +458,11 @@ def conform_table(table: Any, schema: Any) -> Any:
     for field, column in zip(schema, table.columns, strict=True):
         if column.type == field.type:
             arrays.append(column)
+        elif field.name == PAIR_FINGERPRINT and pa.types.is_uint64(column.type):
+            from visit_conflicts.store.fingerprint import signed64
+
+            # The emulation's hash is unsigned: the same 64 bits, read as Snowflake's signed HASH.
+            arrays.append(signed64(column))
         elif pa.types.is_null(column.type):
             arrays.append(pa.nulls(len(column), field.type))
         else:

@@ -33,6 +33,7 @@ from visit_conflicts.source.common import (
     check_paramstyle,
     create_scope_rows,
     load_reference_data,
+    pair_query,
     run_params,
     stream_tables,
 )
@@ -90,12 +91,14 @@ def iter_pair_tables(sf_conn: Any, scope: SourceScope, batch_size: int, schema: 
     """The conflict pairs of the session's scope rows (`load_delta_groups` or `prepare_scope_rows` ran
     on this connection), as Arrow tables of at most `batch_size` rows with exactly `schema`
     (`common.pair_arrow_schema` of the pair columns), each ordered pair key once (D8), whatever widths
-    and units the result chunks come in (`common.stream_tables`). The writer encodes them for COPY in
-    bulk."""
+    and units the result chunks come in (`common.stream_tables`). A schema ending with `PairFingerprint`
+    has the query compute each pair's fingerprint (`common.with_fingerprint`). The writer encodes them
+    for COPY in bulk."""
     check_batch_size(batch_size)
     cur = sf_conn.cursor()
     try:
-        cur.execute(read_sql(_DETECT_SQL.format("select_conflict_pairs")), run_params(scope))
+        query = pair_query(read_sql(_DETECT_SQL.format("select_conflict_pairs")), schema)
+        cur.execute(query, run_params(scope))
         yield from stream_tables(cur, batch_size, schema)
     finally:
         cur.close()

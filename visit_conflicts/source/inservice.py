@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS
+from visit_conflicts.columns import INSERVICE_PAIR_COLUMNS, PAIR_FINGERPRINT
 from visit_conflicts.source.common import (
     SourceScope,
     check_batch_size,
     load_exclusions,
+    pair_query,
     run_params,
     stream_tables,
 )
@@ -152,16 +153,21 @@ class InServiceSource:
     def pair_tables(self, batch_size: int, schema: Any) -> Iterator[Any]:
         """Every InService pair of the scope, both directions, once each, as Arrow tables of at most
         `batch_size` rows with exactly `schema` (`common.pair_arrow_schema` of INSERVICE_PAIR_COLUMNS,
-        the writer's column types), whatever widths and units the result chunks come in. Ids are
+        the writer's column types, with the source's fingerprint last when the schema has it), whatever
+        widths and units the result chunks come in. Ids are
         lower-case text (the synthetic ids 32 hex digits), times wall-clock timestamps, the seven flags
         'N'."""
         self._require_prepared()
         check_batch_size(batch_size)
-        if tuple(schema.names) != INSERVICE_PAIR_COLUMNS:
-            raise InServiceSourceError("the InService pair schema must have INSERVICE_PAIR_COLUMNS, in order")
+        names = tuple(schema.names)
+        if names not in (INSERVICE_PAIR_COLUMNS, (*INSERVICE_PAIR_COLUMNS, PAIR_FINGERPRINT)):
+            raise InServiceSourceError(
+                "the InService pair schema must have INSERVICE_PAIR_COLUMNS, in order (then optionally "
+                "PairFingerprint)"
+            )
         cur = self.conn.cursor()
         try:
-            cur.execute(read_sql(_SQL.format("select_pairs")), self.scope.params())
+            cur.execute(pair_query(read_sql(_SQL.format("select_pairs")), schema), self.scope.params())
             yield from stream_tables(cur, batch_size, schema)
         finally:
             cur.close()

@@ -75,8 +75,9 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
             insert_enabled=params.enable_insert,
             compare=params.merge_compare,
         )
-        # Every batch in the writer's column types' source form, so result chunks always join.
-        schema = pair_arrow_schema(writer.column_types)
+        # Every batch in the writer's column types' source form, so result chunks always join, with the
+        # fingerprint Snowflake computes per pair: an unchanged pair is settled by it and never converted.
+        schema = pair_arrow_schema(writer.column_types, fingerprint=True)
         total = writer.write_batches(
             iter_pair_tables(sf, scope, params.batch_size, schema),
             now=ctx.now_local,

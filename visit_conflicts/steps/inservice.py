@@ -72,7 +72,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
             compare=params.merge_compare,
         )
         total = writer.write_batches(
-            source.pair_tables(params.batch_size, pair_arrow_schema(writer.column_types)),
+            source.pair_tables(params.batch_size, pair_arrow_schema(writer.column_types, fingerprint=True)),
             now=ctx.now_local,
             on_batch=lambda: check_cancelled(res.cancel),
         )

@@ -84,8 +84,9 @@ def too_long(table: pa.Table, lengths: dict[str, int]) -> pa.Array | None:
     """A boolean mask of the rows holding a text longer than its column allows, or None when none does
     (PostgreSQL counts characters, as `utf8_length` does)."""
     mask = None
+    present = set(table.column_names)  # a list built on every access: a set once, not per column
     for column, limit in lengths.items():
-        if column not in table.column_names:
+        if column not in present:
             continue
         values = table.column(column)
         if not pa.types.is_string(values.type) and not pa.types.is_large_string(values.type):

@@ -3,13 +3,18 @@
 
 Per batch, in one transaction, with only the rows that must travel:
 
-1. The batch is converted once to the CVM column types (`arrow_copy`) and duplicate keys are dropped
-   (D8 guard).
-   Each row gets the fingerprint of its written columns (`store/fingerprint.py`).
+1. Each row has a fingerprint of its written columns. The pipeline's pair queries compute it where the
+   pairs are produced (Snowflake's HASH, `source.common.with_fingerprint`: a `PairFingerprint` column
+   of the Arrow batch); then only the keys are converted here and duplicate keys dropped (D8 guard),
+   and the other columns wait for the probe. A batch without it (Python rows, Arrow data without the
+   column) is converted whole to the CVM column types (`arrow_copy`), and the client computes the
+   fingerprint of the converted values (`store/fingerprint.py`).
 2. Its keys and fingerprints alone (two uuids and a bigint per row) go by binary COPY into a small temp
    table, and one statement marks the keys that are already stored (through the unique index), whether
    the writer owns them, and whether the stored fingerprint is the incoming one on an open pair: those
-   pairs are certainly unchanged and go no further (they never travel in full).
+   pairs are certainly unchanged and go no further (they are never converted nor sent in full). Of a
+   batch with the source's fingerprint, only the rows that go on (compared, new) are converted now,
+   and a pair with a text too long for its column leaves the batch here (D23).
 3. The other stored pairs of the writer's kind (changed, resolved, or stored without a fingerprint)
    travel in full into a temp table typed like the CVM columns; one UPDATE writes those whose written
    columns differ or that are resolved (D11, compared in SQL after type normalisation: the SQL compare
@@ -56,9 +61,15 @@ from psycopg import sql
 from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
 from visit_conflicts.prefetch import prefetch
 from visit_conflicts.sql_files import read_sql
-from visit_conflicts.store.arrow_copy import ArrowCopy, column_types, too_long, varchar_lengths
+from visit_conflicts.store.arrow_copy import (
+    ArrowCopy,
+    column_types,
+    convert_column,
+    too_long,
+    varchar_lengths,
+)
 from visit_conflicts.store.db import is_shared_transaction
-from visit_conflicts.store.fingerprint import FINGERPRINT_COLUMN, fingerprints
+from visit_conflicts.store.fingerprint import FINGERPRINT_COLUMN, fingerprints, signed64
 
 KEY_COLUMNS = ("VisitID", "ConVisitID")
 # D11 amended: differences in these alone refresh them without moving the status (a touched visit).
@@ -192,6 +203,9 @@ class PreparedBatch:
     # D23: pairs dropped because a text is longer than its column allows (a value that cannot be stored
     # whole; no partial pair is written).
     oversized: int = 0
+    # The batch came with the source's fingerprint: `batch` is still in its source form (keys converted
+    # only), and only the rows the probe does not settle are converted and checked (`_settle_rows`).
+    deferred: bool = False
 
 
 class PairWriter:
@@ -431,10 +445,14 @@ class PairWriter:
             counts.new_conflicts += int(row[1])
 
     def _insert_new(
-        self, cur: psycopg.Cursor[Any], batch: pa.Table, now: datetime, counts: MergeCounts
+        self,
+        cur: psycopg.Cursor[Any],
+        rows_of: Callable[[pa.Array], pa.Table],
+        now: datetime,
+        counts: MergeCounts,
     ) -> None:
-        """D10: conflict ids for the new pairs (the rows of `batch` the probe did not find), then one COPY
-        into the CVM."""
+        """D10: conflict ids for the new pairs (the keys the probe did not find), then one COPY into the
+        CVM of their rows (`rows_of`: the converted rows of given batch row numbers)."""
         new_pairs = sql.Identifier(NEW_PAIRS)
         cur.execute(self._mark_sql)
         cur.execute(sql.SQL("ANALYZE {}").format(new_pairs))
@@ -455,7 +473,7 @@ class PairWriter:
         first_created = pa.array([r[2] for r in assigned], pa.timestamp("us"))
         # CRDATEUNIQUE: the earliest CreatedDate of the conflict's rows, this insert included.
         crdate = pc.fill_null(pc.min_element_wise(first_created, now_array), now_array)
-        rows = batch.take(rn)
+        rows = rows_of(rn)
         extra = {
             "CONFLICTID": pa.array([r[1] for r in assigned], pa.int64()),
             "StatusFlag": pa.array(["N"] * n, pa.string()),
@@ -471,10 +489,14 @@ class PairWriter:
 
     def prepare(self, rows: PairRows) -> PreparedBatch:
         """Client-side work of a batch (conversion, duplicate keys, fingerprints): no database access, so
-        it can run in another thread while the previous batch is written (`write_batches`)."""
+        it can run in another thread while the previous batch is written (`write_batches`). Arrow data
+        with a `PairFingerprint` column (the source computed it, `source.common.with_fingerprint`) is
+        only keyed here: its rows are converted later, and only those that must travel."""
         n_rows = rows.num_rows if isinstance(rows, pa.Table | pa.RecordBatch) else len(rows)
         if n_rows == 0:
             return PreparedBatch(0, pa.table({c: pa.array([]) for c in self.columns}))
+        if isinstance(rows, pa.Table | pa.RecordBatch) and FINGERPRINT_COLUMN in rows.schema.names:
+            return self._prepare_keys_only(self._arrow_table(rows))
         batch = self._written.convert(self._arrow_table(rows))
         oversized = too_long(batch, self._max_lengths)
         dropped = 0
@@ -489,19 +511,91 @@ class PairWriter:
         # Of the converted values: typed as stored, so equal fingerprints mean equal values under the
         # same normalisation as the SQL compare (D11).
         fingerprint = pair_fingerprints(batch, self.columns)
+        probe = self._probe_table(batch, batch.column("VisitID"), batch.column("ConVisitID"), fingerprint)
+        return PreparedBatch(n_rows, batch.append_column(FINGERPRINT_COLUMN, fingerprint), probe, dropped)
+
+    def _prepare_keys_only(self, table: pa.Table) -> PreparedBatch:
+        """A batch with the source's fingerprint: the keys converted (a malformed key fails the batch
+        here, as in the full conversion), duplicate keys dropped (D8 guard), the probe's table built;
+        every other column stays in its source form."""
+        present = set(table.column_names)
+        missing = [c for c in self.columns if c not in present]
+        if missing:
+            raise ValueError(f"batch lacks column(s) {missing}")
+        fingerprint = table.column(FINGERPRINT_COLUMN)
+        if fingerprint.null_count:
+            raise ValueError(f"{fingerprint.null_count} pair(s) of the batch came without a fingerprint")
+        if pa.types.is_uint64(fingerprint.type):  # the same 64 bits, signed (the emulation's hash)
+            fingerprint = signed64(fingerprint)
+        elif not pa.types.is_int64(fingerprint.type):
+            fingerprint = fingerprint.cast(pa.int64())
+        keys = {k: convert_column(k, table.column(k), "uuid") for k in KEY_COLUMNS}
+        source = table.select(list(self.columns))
+        firsts = self._first_of_each_key(pa.table(keys))
+        if firsts is not None:
+            source = source.take(firsts)
+            keys = {k: v.take(firsts) for k, v in keys.items()}
+            fingerprint = fingerprint.take(firsts)
+        probe = self._probe_table(source, keys["VisitID"], keys["ConVisitID"], fingerprint)
+        return PreparedBatch(table.num_rows, source, probe, 0, deferred=True)
+
+    def _probe_table(
+        self, batch: pa.Table, visit: pa.Array, con_visit: pa.Array, fingerprint: pa.Array | pa.ChunkedArray
+    ) -> pa.Table:
+        """What the probe sends of a batch: row number, keys, fingerprint, and whether the columns users
+        may fill arrive NULL (a NULL is a NULL in any form, converted or not)."""
         kept_null = np.ones(batch.num_rows, dtype=bool)
         for c in self._kept:
             kept_null &= np.asarray(batch.column(c).is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        probe = pa.table(
+        return pa.table(
             {
                 "rn": pa.array(np.arange(batch.num_rows, dtype=np.int32)),
-                "VisitID": batch.column("VisitID"),
-                "ConVisitID": batch.column("ConVisitID"),
+                "VisitID": visit,
+                "ConVisitID": con_visit,
                 "fingerprint": fingerprint,
                 "kept_null": pa.array(kept_null),
             }
         )
-        return PreparedBatch(n_rows, batch.append_column(FINGERPRINT_COLUMN, fingerprint), probe, dropped)
+
+    def _settle_rows(
+        self, cur: psycopg.Cursor[Any], prepared: PreparedBatch, compared: list[int], stored: int
+    ) -> tuple[list[int], Callable[[pa.Array], pa.Table], int, bool]:
+        """For a deferred batch, after the probe: convert only the rows that travel (the compared ones,
+        and the new ones when inserting), with their fingerprint, and drop those with a text too long for
+        its column (D23: they leave the batch's keys, so they are neither inserted nor seen). Returns the
+        compared row numbers still to write, the converted rows of given row numbers, the number of
+        dropped pairs, and whether new pairs remain to insert."""
+        batch, keys = prepared.batch, prepared.keys
+        assert keys is not None
+        wanted = np.asarray(compared, dtype=np.int32)
+        new_rn = np.asarray([], dtype=np.int32)
+        if self.insert_enabled and stored < batch.num_rows:
+            new = cur.execute(
+                sql.SQL("SELECT rn FROM {} WHERE NOT stored").format(sql.Identifier(BATCH_KEYS))
+            ).fetchall()
+            new_rn = np.asarray([r[0] for r in new], dtype=np.int32)
+            wanted = np.union1d(wanted, new_rn).astype(np.int32)
+        taken = pa.array(wanted, pa.int32())
+        rows = self._written.convert(batch.take(taken))
+        rows = rows.append_column(FINGERPRINT_COLUMN, keys.column("fingerprint").take(taken))
+        dropped = 0
+        oversized = too_long(rows, self._max_lengths)
+        if oversized is not None:
+            mask = np.asarray(oversized.to_numpy(zero_copy_only=False), dtype=bool)
+            gone = wanted[mask]
+            dropped = int(gone.size)
+            cur.execute(
+                sql.SQL("DELETE FROM {} WHERE rn = ANY(%s)").format(sql.Identifier(BATCH_KEYS)),
+                (gone.tolist(),),
+            )
+            wanted, rows = wanted[~mask], rows.filter(pa.array(~mask))
+            compared = [rn for rn in compared if rn not in set(gone.tolist())]
+            new_rn = np.setdiff1d(new_rn, gone)
+
+        def rows_of(rn: pa.Array) -> pa.Table:
+            return rows.take(pa.array(np.searchsorted(wanted, np.asarray(rn)), pa.int64()))
+
+        return compared, rows_of, dropped, new_rn.size > 0
 
     def write_batch(self, rows: PairRows, *, now: datetime) -> MergeCounts:
         """Merge one batch (tuples in `columns` order, or an Arrow table/record batch with those columns)."""
@@ -555,10 +649,16 @@ class PairWriter:
             ).fetchone()
             assert row is not None
             compared, counts.fingerprint_matched, stored = row[0] or [], int(row[1]), int(row[2])
+            if prepared.deferred:
+                compared, rows_of, counts.skipped_oversized_text, has_new = self._settle_rows(
+                    cur, prepared, compared, stored
+                )
+            else:
+                has_new, rows_of = stored < batch.num_rows, batch.take
             if compared:
-                self._update_stored(cur, batch.take(pa.array(compared, pa.int32())), now, counts)
-            if self.insert_enabled and stored < batch.num_rows:
-                self._insert_new(cur, batch, now, counts)
+                self._update_stored(cur, rows_of(pa.array(compared, pa.int32())), now, counts)
+            if self.insert_enabled and has_new:
+                self._insert_new(cur, rows_of, now, counts)
             cur.execute(self._seen_sql, {"run_id": self.run_id, "chunk": self.chunk})
         counts.unchanged = (
             counts.pairs_read

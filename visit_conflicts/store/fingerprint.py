@@ -43,7 +43,9 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
-FINGERPRINT_COLUMN = "PairFingerprint"
+from visit_conflicts.columns import PAIR_FINGERPRINT
+
+FINGERPRINT_COLUMN = PAIR_FINGERPRINT
 # Changing the construction changes this, so fingerprints of the old construction never match.
 VERSION = 1
 
@@ -213,3 +215,11 @@ def fingerprints(table: pa.Table, columns: Sequence[str]) -> pa.Array:
     total = mixed.sum(axis=0, dtype=np.uint64)
     total += _odd_constants("column list " + "\x1f".join(columns), 1)[0]
     return pa.array(_fmix64(total).view(np.int64), type=pa.int64())
+
+
+def signed64(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """An unsigned 64-bit column (the emulation's hash) as the same 64 bits signed, as Snowflake's HASH
+    and the `PairFingerprint` column (bigint) hold them."""
+    if isinstance(column, pa.ChunkedArray):
+        return pa.chunked_array([c.view(pa.int64()) for c in column.chunks], pa.int64())
+    return column.view(pa.int64())
