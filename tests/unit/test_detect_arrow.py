@@ -146,9 +146,10 @@ def _source_fingerprints(table: pa.Table) -> list[int]:
 
 
 def test_the_source_fingerprint_changes_with_any_single_value_and_its_column() -> None:
-    """The fingerprint the pair query computes (HASH over the label and every pair column, in order):
-    equal rows agree; one changed value, two values swapped between columns, and a NULL against an
-    empty text each give another value (a matching fingerprint lets a pair skip the SQL compare)."""
+    """D11 through the fingerprint the pair query computes (HASH over the label with the column list,
+    and every pair column, in order): equal rows agree; one changed value, two values swapped between
+    columns, a NULL against an empty text, and another column list each give another value (a matching
+    fingerprint lets a pair skip the SQL compare)."""
     rows = pa.table(
         {
             "VisitID": ["a", "a", "a", "a", "a"],
@@ -163,6 +164,9 @@ def test_the_source_fingerprint_changes_with_any_single_value_and_its_column() -
     assert len({same, swapped, null, empty}) == 4
     changed = _source_fingerprints(rows.set_column(4, "BilledHours", pa.array([1.5, 1.75, 1.5, 1.5, 1.5])))
     assert changed[0] == same and changed[1] != same
+    # Another column list (same values, one column named otherwise) never matches an old value.
+    renamed = _source_fingerprints(rows.rename_columns([*rows.column_names[:4], "ConBilledHours"]))
+    assert renamed[0] != same
 
 
 def test_a_stream_with_the_fingerprint_wraps_the_query_and_reads_unsigned_hashes_as_signed() -> None:

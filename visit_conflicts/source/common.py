@@ -426,15 +426,19 @@ def pair_query(query: str, schema: Any) -> str:
 
 def with_fingerprint(query: str, columns: Sequence[str]) -> str:
     """`query` (whose result has `columns`, in order) with a last column `PairFingerprint`: Snowflake's
-    HASH of the label of this construction and every column, computed where the pairs are produced, so
-    the writer can tell an unchanged pair by 8 bytes without converting, hashing or sending its ~1.8 KB
-    row (store/detect.py). HASH is order-sensitive and NULL-aware; the emulation's DuckDB `hash` too
-    (it returns an unsigned 64-bit value, read back as the same 64 bits signed, `conform_table`). A
-    change of the label, of the column list or of the engine only changes every fingerprint once: the
-    writer then compares those pairs in full and records the new value."""
+    HASH of the label of this construction with a digest of the column list, and of every column,
+    computed where the pairs are produced, so the writer can tell an unchanged pair by 8 bytes without
+    converting, hashing or sending its ~1.8 KB row (store/detect.py). HASH is order-sensitive and
+    NULL-aware; the emulation's DuckDB `hash` too (it returns an unsigned 64-bit value, read back as the
+    same 64 bits signed, `conform_table`). A change of the label, of the column list or of the engine
+    only changes every fingerprint once: the writer then compares those pairs in full and records the
+    new value."""
     hashed = ", ".join(f'p."{c}"' for c in columns)
+    # The column list is mixed in through a digest of its names (a constant of the statement), as the
+    # client's construction mixes it in: another list never matches an old value.
+    listed = hashlib.sha256("\x1f".join(columns).encode()).hexdigest()[:16]
     return (
-        f"SELECT p.*, HASH('{FINGERPRINT_LABEL}', {len(columns)}, {hashed}) AS \"{PAIR_FINGERPRINT}\"\n"
+        f"SELECT p.*, HASH('{FINGERPRINT_LABEL} {listed}', {hashed}) AS \"{PAIR_FINGERPRINT}\"\n"
         f"FROM (\n{query.rstrip().rstrip(';')}\n) p"
     )
 

@@ -589,7 +589,8 @@ class PairWriter:
                 (gone.tolist(),),
             )
             wanted, rows = wanted[~mask], rows.filter(pa.array(~mask))
-            compared = [rn for rn in compared if rn not in set(gone.tolist())]
+            dropped_rn = set(gone.tolist())
+            compared = [rn for rn in compared if rn not in dropped_rn]
             new_rn = np.setdiff1d(new_rn, gone)
 
         def rows_of(rn: pa.Array) -> pa.Table:
