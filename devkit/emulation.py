@@ -15,6 +15,12 @@ every chunk of a run binds the same pair query, so it is translated once per pro
 change anything (DDL, DML, session settings) keep fakesnow's own path, and so does any query whose cached
 form fails: fakesnow then raises the error it would have raised. `VC_EMULATION_TRANSLATION_CACHE=0` in
 the environment turns the cache off (to measure what it saves).
+
+Memory: DuckDB keeps the source's pages it reads in a buffer pool that, by default, may grow to 80 % of
+the machine's memory, and the Python side (Arrow results, the pipeline's own work) comes on top: at SF 0.25
+a first load on a 24 GiB machine was killed by the kernel. The emulation therefore caps DuckDB at 40 % of
+the machine's memory (`VC_EMULATION_MEMORY_LIMIT`, a DuckDB size such as `8GB`, overrides it) and lets it
+spill what does not fit to `<source_dir>/duckdb-spill`. Real Snowflake needs no such setting.
 """
 
 from __future__ import annotations
@@ -71,6 +77,42 @@ def _ensure_emulation(source_dir: Path) -> None:
         cm = fakesnow.patch(db_path=source_dir, nop_regexes=_NOP_REGEXES)
         cm.__enter__()
         _patch_cm, _patched_dir = cm, source_dir
+        _cap_memory(source_dir)
+
+
+# Share of the machine's memory the emulation's DuckDB may use, unless VC_EMULATION_MEMORY_LIMIT says.
+_MEMORY_SHARE = 0.4
+
+
+def emulation_memory_limit() -> str:
+    """The DuckDB memory limit the emulation runs with: `VC_EMULATION_MEMORY_LIMIT` or 40 % of RAM."""
+    configured = os.environ.get("VC_EMULATION_MEMORY_LIMIT", "").strip()
+    if configured:
+        return configured
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(1, int(total * _MEMORY_SHARE) // 2**20)}MB"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _cap_memory(source_dir: Path) -> None:
+    """Bound DuckDB's buffer pool and give it a place to spill (module docstring: Memory)."""
+    spill = source_dir / "duckdb-spill"
+    spill.mkdir(exist_ok=True)
+    conn = snowflake.connector.connect()
+    try:
+        # Settings of the DuckDB instance, shared by every cursor the emulation hands out.
+        duck = conn._duck_conn  # type: ignore[attr-defined]
+        limit = emulation_memory_limit()
+        try:
+            duck.execute(f"SET GLOBAL memory_limit = {_literal(limit)}")
+        except Exception as exc:  # duckdb's parser error: the operator's setting is malformed
+            raise SourceError(f"VC_EMULATION_MEMORY_LIMIT={limit!r} is not a DuckDB size: {exc}") from exc
+        duck.execute(f"SET GLOBAL temp_directory = {_literal(spill.as_posix())}")
+    finally:
+        conn.close()
 
 
 def release_emulation() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from visit_conflicts.source.connection import connect_source
+from visit_conflicts.source.connection import SourceError, connect_source
 from visit_conflicts.sql_files import read_sql
 
 
@@ -103,3 +104,52 @@ def test_a_failing_cached_query_fails_as_fakesnow_reports_it(source_dir: Path) -
             cur.execute("SELECT n FROM VC_GONE")
     finally:
         conn.close()
+
+
+def _setting(source_dir: Path, name: str) -> str:
+    conn = connect_source(source_dir)
+    try:
+        # The DuckDB instance under the emulation (the setting is not Snowflake SQL).
+        (value,) = conn._duck_conn.execute(f"SELECT current_setting('{name}')").fetchone()
+        return str(value)
+    finally:
+        conn.close()
+
+
+def test_the_emulation_caps_duckdb_memory_and_gives_it_a_spill_directory(source_dir: Path) -> None:
+    """Without a cap DuckDB's buffer pool may take 80 % of the machine and the process was killed at
+    SF 0.25; the emulation caps it at 40 % of RAM and spills to the source directory."""
+    total_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    value, unit = _setting(source_dir, "memory_limit").split()
+    limit_gib = float(value) / (1024 if unit == "MiB" else 1)
+    assert unit in ("MiB", "GiB") and abs(limit_gib - 0.4 * total_gib) < 0.05 * total_gib
+    assert Path(_setting(source_dir, "temp_directory")) == source_dir.resolve() / "duckdb-spill"
+
+
+def test_a_query_larger_than_the_cap_spills_instead_of_failing(
+    source_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VC_EMULATION_MEMORY_LIMIT", "128MB")
+    assert _setting(source_dir, "memory_limit") == "122.0 MiB"  # 128 MB
+    # About 250 MB to sort: more than the cap.
+    big_sort = (
+        "SELECT COUNT(*) FROM (SELECT MD5(TO_VARCHAR(SEQ8())) || REPEAT('x', 90) AS k"
+        " FROM TABLE(GENERATOR(ROWCOUNT => 2000000)) ORDER BY k)"
+    )
+    conn = connect_source(source_dir)
+    try:
+        cur = conn.cursor()
+        cur.execute(big_sort)
+        assert cur.fetchone() == (2_000_000,)
+        # The control: with no room to spill the same sort does not fit.
+        conn._duck_conn.execute("SET GLOBAL max_temp_directory_size = '0KB'")
+        with pytest.raises(Exception, match="Out of Memory"):
+            cur.execute(big_sort)
+    finally:
+        conn.close()
+
+
+def test_a_malformed_memory_limit_is_a_clear_error(source_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VC_EMULATION_MEMORY_LIMIT", "lots")
+    with pytest.raises(SourceError, match="VC_EMULATION_MEMORY_LIMIT='lots' is not a DuckDB size"):
+        connect_source(source_dir)
