@@ -118,6 +118,72 @@ def _gb(value: int | None) -> str:
     return "-" if value is None else f"{value / 1024**3:.2f}"
 
 
+def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares `seconds = fixed + per_scale * SF` through (SF, seconds) points (two or more SFs)."""
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if len(points) < 2 or sxx == 0:
+        raise ValueError("a line needs two or more distinct scale factors")
+    per_scale = sum((x - mx) * (y - my) for x, y in points) / sxx
+    return my - per_scale * mx, per_scale
+
+
+def extrapolation_lines(data: dict[str, Any], target: float = 1.0) -> list[str]:
+    """The incremental run at `target` (SF 1) estimated from the measured scale factors: per step, a
+    straight line through the medians (the night's delta grows linearly with the scale, and so does any
+    O(table) part). An estimate, never a measurement; empty with fewer than two measured scales."""
+    measured = [s for s in data["scales"] if s.get("incremental")]
+    if len({s["scale"] for s in measured}) < 2 or any(s["scale"] >= target for s in measured):
+        return []
+    per_scale = {s["scale"]: _median_steps(s["incremental"]) for s in measured}
+    refresh = {
+        s["scale"]: statistics.median(
+            r["steps"].get("maintenance", {}).get("counts", {}).get("view_refresh_seconds", 0.0)
+            for r in s["incremental"]
+        )
+        for s in measured
+    }
+    totals = {s["scale"]: statistics.median(r["seconds"] for r in s["incremental"]) for s in measured}
+    scales = sorted(per_scale)
+    head = " | ".join(f"SF {x:g} s" for x in scales)
+    lines = [
+        "",
+        f"## SF {target:g}, extrapolated (not measured)",
+        "",
+        f"SF {target:g} needs about 140 GB of disk (bench/README.md) and was not measured here; the "
+        f"incremental run at SF {target:g} is estimated: per step, a least-squares line "
+        "`s = fixed + per SF x SF` through the medians measured above. The night's delta grows "
+        "linearly with the scale (`generate --mutate`), and so does any part that is O(table).",
+        "",
+        f"| step | {head} | fixed s | s per SF | SF {target:g} estimate s |",
+        "|---|" + "---|" * (len(scales) + 3),
+    ]
+
+    def row(name: str, values: dict[float, float]) -> tuple[str, float]:
+        fixed, slope = fit_line([(x, values[x]) for x in scales])
+        estimate = max(fixed + slope * target, 0.0)
+        cells = " | ".join(_n(values[x], 2) for x in scales)
+        # + 0.0 turns a rounded -0.0 into 0.0
+        return f"| {name} | {cells} | {round(fixed, 2) + 0.0:.2f} | {slope:.2f} | {estimate:.1f} |", estimate
+
+    for step in STEP_ORDER:
+        if not all(step in per_scale[x] and per_scale[x][step]["seconds"] is not None for x in scales):
+            continue
+        lines.append(row(step, {x: per_scale[x][step]["seconds"] for x in scales})[0])
+    total_line, total = row("**run**", totals)
+    refresh_line, refresh_estimate = row("of which the payer view's refresh", refresh)
+    lines += [
+        total_line,
+        refresh_line,
+        "",
+        f"Estimated incremental run at SF {target:g}: {total:.0f} s ({total / 60:.1f} min); without the "
+        f"payer view's refresh, which production leaves to pg_cron: {max(total - refresh_estimate, 0):.0f} s "
+        f"({max(total - refresh_estimate, 0) / 60:.1f} min). The target is 5 min.",
+    ]
+    return lines
+
+
 def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_path: Path) -> None:
     m = data["machine"]
     rel = report.parent
@@ -179,9 +245,9 @@ def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_
         )
         lines += [
             "",
-            "| step | first load s | night after the load s | incremental s | rows read | rows written "
-            "| rows/s | peak RSS MB | PostgreSQL busy s |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| step | first load s | first load peak RSS MB | night after the load s | incremental s "
+            "| rows read | rows written | rows/s | peak RSS MB | PostgreSQL busy s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         first = _median_steps([s["first_load"]])
         warmup = s.get("warmup") or []
@@ -193,6 +259,7 @@ def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_
             i = inc.get(step, {})
             lines.append(
                 f"| {step} | {_n(first.get(step, {}).get('seconds'), 2)} | "
+                f"{_n(first.get(step, {}).get('peak_rss_mb'))} | "
                 f"{_n(after.get(step, {}).get('seconds'), 2)} | {_n(i.get('seconds'), 2)} | "
                 f"{_n(i.get('rows_read'))} | {_n(i.get('rows_written'))} | {_n(i.get('rows_per_second'))} | "
                 f"{_n(i.get('peak_rss_mb'))} | {_n(i.get('pg_busy_seconds'), 2)} |"
@@ -200,7 +267,10 @@ def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_
         total_first = s["first_load"]["seconds"]
         total_after = warmup[0]["seconds"] if warmup else None
         total_inc = statistics.median(r["seconds"] for r in s["incremental"])
-        lines.append(f"| **run** | {total_first} | {_n(total_after, 2)} | {total_inc} | | | | | |")
+        lines.append(
+            f"| **run** | {total_first} | {_n(s['first_load'].get('peak_rss_mb'))} | {_n(total_after, 2)} | "
+            f"{total_inc} | | | | | |"
+        )
         split = ("vacuum_seconds", "payer_view_seconds", "view_refresh_seconds")
         kept = [
             c
@@ -245,6 +315,7 @@ def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_
             f"{floor:.2f} | | floor / ours merge: {_n(s['ratios']['merge']['floor_over_ours'], 2)} | "
             f"{_n(rows / floor if floor else None)} |"
         )
+    lines += extrapolation_lines(data)
     lines += [
         "",
         "## Reproduce",

@@ -1,8 +1,8 @@
 """The legacy container's PostgreSQL write paths, restated small and faithfully, as a yardstick.
 
-Bench code only: the runtime package never imports it. Each module follows the legacy specification
-(../shared/spec/legacy/) step by step, so the harness (bench/harness.py) can time it on the same rows and
-the same table as our pipeline, in the same run:
+Bench code only: the runtime package never imports it. Each module follows the legacy container's
+specification (the section numbers below are that specification's) step by step, so the harness
+(bench/harness.py) can time it on the same rows and the same table as our pipeline, in the same run:
 
 - `merge`: task02_00's batch loop (detection.md section 6: batches of 5K rows, existing rows looked up by
   `VisitID IN (...)` on a fresh connection, compared in Python, one UPDATE per dirty row and one INSERT per
