@@ -102,10 +102,10 @@ ROWS_WRITTEN = {
     "maintenance": ("tables_vacuumed",),
     "restore": ("scratch_rows",),
 }
-# Disk per unit of scale, for the check before a scale factor starts: the peak measured at SF 0.1 (source
-# emulation 1.1 GB, base database after the first load 6.0 GB, one copy after the run 6.8 GB: 13.9 GB),
-# with a margin.
-GB_PER_SCALE = 150.0
+# Disk per unit of scale, for the check before a scale factor starts: the peak measured at SF 0.25 (source
+# emulation 3.3 GB, base database after the first load 24.4 GB, a copy per run and the spill: 52.1 GB,
+# i.e. 208 GB per unit; e7f21db), so about 210 GB at SF 1.
+GB_PER_SCALE = 210.0
 
 
 # --- the subprocess side: one phase per process --------------------------------------------------------

@@ -151,7 +151,7 @@ def extrapolation_lines(data: dict[str, Any], target: float = 1.0) -> list[str]:
         "",
         f"## SF {target:g}, extrapolated (not measured)",
         "",
-        f"SF {target:g} needs about 140 GB of disk (bench/README.md) and was not measured here; the "
+        f"SF {target:g} needs about 210 GB of disk (bench/README.md) and was not measured here; the "
         f"incremental run at SF {target:g} is estimated: per step, a least-squares line "
         "`s = fixed + per SF x SF` through the medians measured above. The night's delta grows "
         "linearly with the scale (`generate --mutate`), and so does any part that is O(table).",
