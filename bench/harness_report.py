@@ -12,6 +12,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+# harness.py imports this module only inside its main(), after loading itself: no import cycle.
+from bench.harness import GB_PER_SCALE
+
 STEP_ORDER = (
     *("preflight", "staging", "plan", "detect", "finalize", "inservice", "status"),
     *("maintenance", "restore", "report"),
@@ -151,7 +154,8 @@ def extrapolation_lines(data: dict[str, Any], target: float = 1.0) -> list[str]:
         "",
         f"## SF {target:g}, extrapolated (not measured)",
         "",
-        f"SF {target:g} needs about 210 GB of disk (bench/README.md) and was not measured here; the "
+        f"SF {target:g} needs about {GB_PER_SCALE * target:.0f} GB of disk (bench/README.md) and was not "
+        "measured here; the "
         f"incremental run at SF {target:g} is estimated: per step, a least-squares line "
         "`s = fixed + per SF x SF` through the medians measured above. The night's delta grows "
         "linearly with the scale (`generate --mutate`), and so does any part that is O(table).",
@@ -173,13 +177,14 @@ def extrapolation_lines(data: dict[str, Any], target: float = 1.0) -> list[str]:
         lines.append(row(step, {x: per_scale[x][step]["seconds"] for x in scales})[0])
     total_line, total = row("**run**", totals)
     refresh_line, refresh_estimate = row("of which the payer view's refresh", refresh)
+    without_refresh = max(total - refresh_estimate, 0.0)
     lines += [
         total_line,
         refresh_line,
         "",
         f"Estimated incremental run at SF {target:g}: {total:.0f} s ({total / 60:.1f} min); without the "
-        f"payer view's refresh, which production leaves to pg_cron: {max(total - refresh_estimate, 0):.0f} s "
-        f"({max(total - refresh_estimate, 0) / 60:.1f} min). The target is 5 min.",
+        f"payer view's refresh, which production leaves to pg_cron: {without_refresh:.0f} s "
+        f"({without_refresh / 60:.1f} min). The target is 5 min.",
     ]
     return lines
 

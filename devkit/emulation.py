@@ -76,8 +76,13 @@ def _ensure_emulation(source_dir: Path) -> None:
         source_dir.mkdir(parents=True, exist_ok=True)
         cm = fakesnow.patch(db_path=source_dir, nop_regexes=_NOP_REGEXES)
         cm.__enter__()
+        try:
+            _cap_memory(source_dir)
+        except BaseException:
+            # Not bound uncapped: the next connection tries again and reports the same error.
+            cm.__exit__(None, None, None)
+            raise
         _patch_cm, _patched_dir = cm, source_dir
-        _cap_memory(source_dir)
 
 
 # Share of the machine's memory the emulation's DuckDB may use, unless VC_EMULATION_MEMORY_LIMIT says.

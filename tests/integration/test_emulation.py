@@ -153,3 +153,6 @@ def test_a_malformed_memory_limit_is_a_clear_error(source_dir: Path, monkeypatch
     monkeypatch.setenv("VC_EMULATION_MEMORY_LIMIT", "lots")
     with pytest.raises(SourceError, match="VC_EMULATION_MEMORY_LIMIT='lots' is not a DuckDB size"):
         connect_source(source_dir)
+    # The failed start left nothing bound: the next connection does not run uncapped, it fails the same.
+    with pytest.raises(SourceError, match="VC_EMULATION_MEMORY_LIMIT='lots' is not a DuckDB size"):
+        connect_source(source_dir)
