@@ -74,6 +74,7 @@ def run(res: Resources, ctx: RunContext, params: Params, *, chunk: int | None = 
             chunk=chunk,
             insert_enabled=params.enable_insert,
             compare=params.merge_compare,
+            window=(ctx.window_start, ctx.window_end),
         )
         # Every batch in the writer's column types' source form, so result chunks always join, with the
         # fingerprint Snowflake computes per pair: an unchanged pair is settled by it and never converted.

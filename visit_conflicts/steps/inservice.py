@@ -70,6 +70,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
             insert_enabled=params.enable_insert,
             kind=INSERVICE,
             compare=params.merge_compare,
+            window=(ctx.window_start, ctx.window_end),
         )
         total = writer.write_batches(
             source.pair_tables(params.batch_size, pair_arrow_schema(writer.column_types, fingerprint=True)),

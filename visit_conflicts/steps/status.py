@@ -17,7 +17,9 @@ watermark cutoff (D2) inside the window into a session temp table (ids that are 
 outside the window, are skipped and counted per reason, D23); `deleted_visits_cvm` and
 `deleted_visits_cf` mark their pairs and conflicts 'D'. Phase A: the missed-visit, UpdateFlag and
 resolve cascades (`ismissed_cascade_cf` ... `cascade_resolve_cf`), the UpdatedRFlag aggregation and the
-no-response resets. Phase C: the computed columns (ShVT times, BilledRateMinute, ReverseUUID). Each unit's
+no-response resets. Phase C: the computed columns (ShVT times, BilledRateMinute, ReverseUUID); the pair
+writers already set them on the rows they write (`store.computed`), so Phase C writes only rows that
+came another way or that the writer leaves to it. Each unit's
 SQL is `sql/postgres/status/<unit>.sql` (`visit_conflicts.store.status`). 'W' and 'I' are never changed
 by the resolving cascades (units 3-9), except rows the no-response resets of the same run reopen anyway;
 Phase B may still set 'D'; the no-response resets keep their legacy targets; ResolvedBy comes from the
@@ -49,6 +51,7 @@ already marked 'D') and converges to the same state.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any, Literal
 
@@ -107,7 +110,7 @@ def run(res: Resources, ctx: RunContext, params: Params, *, phase: Phase | None 
             if runs_b or phase is None:
                 counts[FETCH_DELETED] = len(ids)
                 counts.update({f"skipped_{reason}": n for reason, n in sorted(skipped.items())})
-                _log_unit(ctx, FETCH_DELETED, len(ids))
+                _log_unit(ctx, FETCH_DELETED, len(ids), None)
             else:  # Phase A on its own: the ids only build the scope (B counted them)
                 counts["scope_deleted_visit_ids"] = len(ids)
         scoped = False
@@ -116,10 +119,13 @@ def run(res: Resources, ctx: RunContext, params: Params, *, phase: Phase | None 
                 continue
             check_cancelled(res.cancel)
             if unit.phase != "B" and delta and not scoped:
+                started = time.perf_counter()
                 counts.update(store.build_delta_scope(pg, bind))
+                _log_unit(ctx, "delta_scope", counts["scope_rows"], time.perf_counter() - started)
                 scoped = True
+            started = time.perf_counter()
             result = store.run_unit(pg, unit, bind, delta=delta)
-            _log_unit(ctx, unit.name, result[unit.name])
+            _log_unit(ctx, unit.name, result[unit.name], time.perf_counter() - started)
             counts.update(result)
         store.drop_scope_tables(pg)
     not_run = [u.name for u in phase_units if u.name not in counts]
@@ -167,5 +173,9 @@ def _parse_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _log_unit(ctx: RunContext, unit: str, rows: int) -> None:
-    logger.info("status unit finished", extra={"run_id": ctx.run_id, "unit": unit, "rows": rows})
+def _log_unit(ctx: RunContext, unit: str, rows: int, seconds: float | None) -> None:
+    # The seconds per unit tell an operator which statement a slow status step spent its time in.
+    extra: dict[str, Any] = {"run_id": ctx.run_id, "unit": unit, "rows": rows}
+    if seconds is not None:
+        extra["seconds"] = round(seconds, 3)
+    logger.info("status unit finished", extra=extra)

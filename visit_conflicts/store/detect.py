@@ -26,6 +26,10 @@ Per batch, in one transaction, with only the rows that must travel:
    `conflictvisitmaps`: they are sent once and never staged.
 5. The keys are recorded in the ledger-side seen set for stale cleanup (D12).
 
+Given the run's window, the writer also sets Phase C's computed columns (effective times, billed rate per
+minute, ReverseUUID) on the rows of steps 3 and 4, in the same write (`store.computed`), so the status
+step does not write those rows three times more.
+
 The conflict history (`conflict_event`, migration 0035) is written by the same statements, in the same
 transaction: the UPDATE of step 3 feeds its events through a data-modifying CTE ('changed', 'reopened';
 a metadata-only refresh writes none), the new parents of step 4 theirs ('insert', detail 'conflict'),
@@ -49,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -61,6 +65,7 @@ from psycopg import sql
 from visit_conflicts.columns import FLAG_COLUMNS, INSERVICE_PTO_COLUMNS
 from visit_conflicts.prefetch import prefetch
 from visit_conflicts.sql_files import read_sql
+from visit_conflicts.store import computed
 from visit_conflicts.store.arrow_copy import (
     ArrowCopy,
     column_types,
@@ -221,6 +226,7 @@ class PairWriter:
         insert_enabled: bool = True,
         kind: PairKind = REGULAR,
         compare: MergeCompare = "fingerprint",
+        window: tuple[date, date] | None = None,
     ) -> None:
         missing = [k for k in (*KEY_COLUMNS, *kind.required_columns) if k not in columns]
         if missing:
@@ -228,6 +234,10 @@ class PairWriter:
         forbidden = sorted(NEVER_WRITTEN.union({FINGERPRINT_COLUMN}).intersection(columns))
         if forbidden:
             raise ValueError(f"pair columns must not include pipeline-owned columns {forbidden}")
+        if window is not None and set(computed.COMPUTED_COLUMNS).intersection(columns):
+            raise ValueError(
+                "pair columns must not include the computed columns when the writer computes them"
+            )
         self.conn = conn
         self.columns = tuple(columns)
         self.run_id = run_id
@@ -235,6 +245,9 @@ class PairWriter:
         self.insert_enabled = insert_enabled
         self.kind = kind
         self.compare = compare
+        # The run's window (D1): with it, the writer sets Phase C's computed columns on the rows it writes
+        # (`store.computed`); without it, Phase C alone computes them.
+        self.window = window
         self._kept = tuple(c for c in KEEP_WHEN_NULL if c in self.columns)
         self._keys_analyzed = 0  # batch size the key table's statistics were gathered at
         self._create_session_tables()
@@ -275,9 +288,10 @@ class PairWriter:
                     " ON COMMIT DELETE ROWS"
                 ).format(sql.Identifier(NEW_PAIRS))
             )
-            cvm_types = column_types(
-                self.conn, "conflictvisitmaps", (*self.columns, FINGERPRINT_COLUMN, *INSERT_COLUMNS)
-            )
+            inserted = (*self.columns, FINGERPRINT_COLUMN, *INSERT_COLUMNS)
+            if self.window is not None:
+                inserted += computed.COMPUTED_COLUMNS
+            cvm_types = column_types(self.conn, "conflictvisitmaps", inserted)
             self._max_lengths = varchar_lengths(self.conn, "conflictvisitmaps", self.columns)
         self._written = ArrowCopy(sql.Identifier(INCOMING), {c: cvm_types[c] for c in self.columns})
         self._incoming = ArrowCopy(
@@ -347,7 +361,10 @@ class PairWriter:
 
     def _events(self, now: datetime) -> dict[str, Any]:
         """The bind values of the statements that write conflict history."""
-        return {"now": now, "run_id": self.run_id, "step": self.kind.step}
+        bind: dict[str, Any] = {"now": now, "run_id": self.run_id, "step": self.kind.step}
+        if self.window is not None:
+            bind.update(window_start=self.window[0], window_end=self.window[1])
+        return bind
 
     def _build_update(self) -> sql.Composed:
         written = [c for c in self.columns if c not in KEY_COLUMNS]
@@ -371,6 +388,11 @@ class PairWriter:
             ]
             return sql.SQL(" OR ").join(terms) if terms else sql.SQL("FALSE")
 
+        def taken(c: str) -> sql.Composable:
+            """The value of `c` after the update (a column the writer does not write keeps its own)."""
+            return new_value(c, "t") if c in written else sql.SQL("t.{}").format(sql.Identifier(c))
+
+        computed_terms = computed.sql_set_terms(taken, "t") if self.window is not None else []
         business = [c for c in written if c not in METADATA_COLUMNS]
         template = read_sql("postgres/detect/update_changed_pairs.sql")
         return sql.SQL(template).format(
@@ -385,6 +407,7 @@ class PairWriter:
                 [
                     *(sql.SQL("{c} = {v}").format(c=sql.Identifier(c), v=new_value(c, "t")) for c in written),
                     sql.SQL("{c} = s.{c}").format(c=sql.Identifier(FINGERPRINT_COLUMN)),
+                    *computed_terms,
                 ]
             ),
         )
@@ -482,6 +505,9 @@ class PairWriter:
             "CreatedDate": now_array,
             "CRDATEUNIQUE": crdate,
         }
+        if self.window is not None:
+            # Phase C's columns in the same write, so Phase C does not write the new rows again.
+            extra.update(computed.arrow_columns(rows, self.window))
         for name, values in extra.items():
             rows = rows.append_column(name, values)
         counts.inserted = self._insert.copy(cur, self._insert.convert(rows))

@@ -1,5 +1,5 @@
 -- C-13 computed_billed_rate: the billed rate per minute of each side of a pair inside the window
--- (legacy/other-actions.md D, C-13; data-model.md section 3), first matching branch:
+-- (docs/pipeline.md, status phases), first matching branch:
 --   billed 'yes', Hourly, rate > 0                        -> rate / 60
 --   billed 'yes', Daily or Visit, rate > 0, hours > 0     -> (rate / BilledHours) / 60
 --   billed not 'yes' (NULL excluded), Hourly, rate > 0    -> rate / 60
@@ -9,6 +9,9 @@
 -- rate = BillRateBoth; exact scheduled hours = epoch seconds of (end - start) / 3600 (D15). Computed in
 -- float8, stored as real; a row is written when either stored value is NULL or differs by more than
 -- 0.0001 (an exact comparison would always see the float4 rounding).
+-- The pair writers compute the same values on the rows they write (visit_conflicts/store/computed.py), so
+-- this unit normally finds nothing to change on them: a rule changed here must change there too
+-- (tests/integration/test_computed_columns.py compares the two).
 WITH computed AS (
     SELECT c."ID",
            c."BilledRateMinute" AS stored,

@@ -5,6 +5,9 @@
 -- never recomputed. A key longer than the varchar(100) column (very long application ids) would abort
 -- the whole unit, so such rows are skipped and counted instead (D23).
 -- Returns (rows written, rows skipped because the key is too long).
+-- The pair writers compute the same values on the rows they write (visit_conflicts/store/computed.py), so
+-- this unit normally finds nothing to change on them: a rule changed here must change there too
+-- (tests/integration/test_computed_columns.py compares the two).
 WITH candidate AS (
     SELECT k."ID",
            LEAST(k.a, k.b) || '_' || GREATEST(k.a, k.b) AS reverse_uuid
