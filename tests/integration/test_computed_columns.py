@@ -171,6 +171,30 @@ def _disturb(dsn: str, schema: str, keys: list[tuple[str, str]]) -> None:
             )
 
 
+def _round(
+    dsn: str,
+    schemas: tuple[str, str],
+    kind: PairKind,
+    columns: tuple[str, ...],
+    rows: list[dict[str, Any]],
+    ctx: RunContext,
+    now: datetime,
+) -> tuple[dict[str, int], list[tuple[Any, ...]]]:
+    """`rows` written to the first schema by a writer that computes, to the second by one that does not,
+    then Phase C over both: it writes nothing in the first and both end equal. Returns Phase C's counts
+    in the second and the computed columns."""
+    computed, plain = schemas
+    _write(dsn, computed, kind, columns, rows, (ctx.window_start, ctx.window_end), now)
+    _write(dsn, plain, kind, columns, rows, None, now)
+    counts_computed, counts_plain = _phase_c(dsn, computed, ctx), _phase_c(dsn, plain, ctx)
+    assert {counts_computed[u] for u in PHASE_C} == {0}
+    too_long = "skipped_reverse_uuid_too_long"
+    assert counts_computed[too_long] == counts_plain[too_long] > 0
+    values = _computed(dsn, computed)
+    _assert_same(values, _computed(dsn, plain))
+    return counts_plain, values
+
+
 @pytest.mark.parametrize("kind_name", sorted(KINDS))
 def test_the_writer_computes_what_phase_c_would_and_phase_c_rewrites_none_of_its_rows(
     pg_server_dsn: str, schemas: tuple[str, str], kind_name: str
@@ -180,22 +204,10 @@ def test_the_writer_computes_what_phase_c_would_and_phase_c_rewrites_none_of_its
     window = (ctx.window_start, ctx.window_end)
     rng = random.Random(20261206)
     first = [_pair(rng, kind, columns, window) for _ in range(300)]
-    computed, plain = schemas
 
     # New pairs (the Arrow path).
-    _write(pg_server_dsn, computed, kind, columns, first, window, NOW)
-    _write(pg_server_dsn, plain, kind, columns, first, None, NOW)
-    counts_computed, counts_plain = (
-        _phase_c(pg_server_dsn, computed, ctx),
-        _phase_c(pg_server_dsn, plain, ctx),
-    )
-    assert {counts_computed[u] for u in PHASE_C} == {0}
+    counts_plain, after_insert = _round(pg_server_dsn, schemas, kind, columns, first, ctx, NOW)
     assert min(counts_plain[u] for u in PHASE_C) > 50  # Phase C alone had to compute them
-    assert (
-        counts_computed["skipped_reverse_uuid_too_long"] == counts_plain["skipped_reverse_uuid_too_long"] > 0
-    )
-    after_insert = _computed(pg_server_dsn, computed)
-    _assert_same(after_insert, _computed(pg_server_dsn, plain))
     for i, name in enumerate(COMPUTED_COLUMNS, start=2):  # every column has values and NULLs
         assert {r[i] is None for r in after_insert} == {True, False}, name
 
@@ -204,17 +216,8 @@ def test_the_writer_computes_what_phase_c_would_and_phase_c_rewrites_none_of_its
     keys = [(r["VisitID"], r["ConVisitID"]) for r in changed[:60]]
     for schema in schemas:
         _disturb(pg_server_dsn, schema, keys)
-    later = NOW + timedelta(days=1)
-    _write(pg_server_dsn, computed, kind, columns, changed, window, later)
-    _write(pg_server_dsn, plain, kind, columns, changed, None, later)
-    counts_computed, counts_plain = (
-        _phase_c(pg_server_dsn, computed, ctx),
-        _phase_c(pg_server_dsn, plain, ctx),
-    )
-    assert {counts_computed[u] for u in PHASE_C} == {0}
+    counts_plain, final = _round(pg_server_dsn, schemas, kind, columns, changed, ctx, NOW + timedelta(days=1))
     assert min(counts_plain[u] for u in PHASE_C) > 0
-    final = _computed(pg_server_dsn, computed)
-    _assert_same(final, _computed(pg_server_dsn, plain))
     assert final != after_insert
     by_key = {(str(r[0]), str(r[1])): r for r in final}
     assert sum(by_key[k][COMPUTED_COLUMNS.index("ReverseUUID") + 2] == "legacy-key" for k in keys) == 15
