@@ -3,7 +3,11 @@ rows written with that (the pipeline's writers) and without it (Phase C alone co
 Phase C, with identical values in every computed column, and Phase C has nothing left to write on the
 writer's rows. Regular and InService writers; new pairs (Arrow) and updated pairs (SQL); rows outside the
 window, NULL and edge inputs, keys too long for ReverseUUID (D23), stored rates within the tolerance,
-existing keys."""
+existing keys.
+
+Decisions: D15 (Phase C's rules, the billed rate with exact schedule hours, as the writer restates
+them), D16 (the writer's shortcut reaches the end state of Phase C's full-window pass), D1 (the writer
+uses the run's one window), D23 (a key too long is skipped and counted by Phase C on both paths)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import pyarrow as pa
 import pytest
 
-from visit_conflicts.store.arrow_copy import convert_column, too_long
+from visit_conflicts.store.arrow_copy import convert_column, too_long, uuid_text
 
 
 def test_canonical_uuid_text_becomes_its_16_bytes_with_nulls_kept() -> None:
@@ -29,6 +29,14 @@ def test_other_uuid_forms_postgres_accepts_are_converted() -> None:
     u = uuid.uuid4()
     out = convert_column("VisitID", pa.array([u.hex, "{" + str(u) + "}"]), "uuid")
     assert out.to_pylist() == [u.bytes, u.bytes]
+
+
+def test_16_byte_uuids_print_as_postgres_prints_them_with_nulls_and_slices_kept() -> None:
+    """The uuid text of ReverseUUID (C-14): lower case with dashes, the inverse of the conversion."""
+    values = [uuid.uuid4() if i % 3 else None for i in range(10)]
+    stored = pa.array([v.bytes if v else None for v in values], pa.binary(16)).slice(2, 7)
+    assert uuid_text(stored).to_pylist() == [str(v) if v else None for v in values[2:9]]
+    assert convert_column("VisitID", uuid_text(stored), "uuid").to_pylist() == stored.to_pylist()
 
 
 @pytest.mark.parametrize("bad", ["not-a-uuid", "0123456789ab-cdef-0123-4567-89abcdefxyz0"])

@@ -51,6 +51,8 @@ for _i, _ch in enumerate(b"ABCDEF"):
     _HEX[_ch] = 10 + _i
 # Positions of the 32 hex digits in the canonical 36-character form 8-4-4-4-12.
 _HEX_POSITIONS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+# The two lower-case hex digits of each byte value (16-byte values -> uuid text).
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint8).reshape(256, 2)
 
 
 def column_types(conn: psycopg.Connection, relation: str, columns: Sequence[str]) -> dict[str, str]:
@@ -139,6 +141,19 @@ def _uuid_bytes(column: str, array: pa.Array) -> pa.Array:
         except ValueError:
             raise ValueError(f"column {column}: {value!r} is not a uuid") from None
     return pa.array(out, pa.binary(16))
+
+
+def uuid_text(values: pa.Array) -> pa.Array:
+    """16-byte uuids -> their text as PostgreSQL prints it (lower case, 8-4-4-4-12); the inverse of
+    `_uuid_bytes` on the canonical form. NULL stays NULL."""
+    n = len(values)
+    raw = pc.fill_null(values, pa.scalar(b"\0" * 16, pa.binary(16)))
+    data = np.frombuffer(raw.buffers()[1], dtype=np.uint8, count=16 * n, offset=raw.offset * 16)
+    text = np.full((n, 36), ord("-"), dtype=np.uint8)
+    text[:, _HEX_POSITIONS] = _HEX_PAIRS[data.reshape(n, 16)].reshape(n, 32)
+    offsets = pa.py_buffer(np.arange(0, 36 * n + 1, 36, dtype=np.int32).tobytes())
+    strings = pa.Array.from_buffers(pa.string(), n, [None, offsets, pa.py_buffer(text.tobytes())])
+    return pc.if_else(pc.is_valid(values), strings, pa.scalar(None, pa.string()))
 
 
 def _to_integer(column: str, array: pa.Array, target: pa.DataType) -> pa.Array:

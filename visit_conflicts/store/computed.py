@@ -41,6 +41,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg import sql
 
+from visit_conflicts.store.arrow_copy import uuid_text
+
 TIME_COLUMNS: dict[str, tuple[str, str, str]] = {
     "ShVTSTTime": ("VisitStartTime", "SchStartTime", "InserviceStartDate"),
     "ShVTENTime": ("VisitEndTime", "SchEndTime", "InserviceEndDate"),
@@ -69,9 +71,6 @@ _INPUT_TYPES: dict[str, pa.DataType] = {
     "AppVisitID": pa.int64(),
     "ConAppVisitID": pa.int64(),
 }
-# Hex digits of each byte value, for uuid text.
-_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint8).reshape(256, 2)
-_HEX_POSITIONS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
 
 
 # -- new pairs: Arrow ----------------------------------------------------------------------------------
@@ -153,21 +152,9 @@ def _arrow_rate(col: Callable[[str], pa.Array], prefix: str) -> tuple[pa.Array, 
     return value, _true(pc.and_(in_range, no_nan))
 
 
-def _uuid_text(values: pa.Array) -> pa.Array:
-    """16-byte uuids as PostgreSQL prints them (lower case, dashes); NULL stays NULL."""
-    n = len(values)
-    raw = pc.fill_null(values, pa.scalar(b"\0" * 16, pa.binary(16)))
-    data = np.frombuffer(raw.buffers()[1], dtype=np.uint8, count=16 * n, offset=raw.offset * 16)
-    text = np.full((n, 36), ord("-"), dtype=np.uint8)
-    text[:, _HEX_POSITIONS] = _HEX_PAIRS[data.reshape(n, 16)].reshape(n, 32)
-    offsets = pa.py_buffer(np.arange(0, 36 * n + 1, 36, dtype=np.int32).tobytes())
-    strings = pa.Array.from_buffers(pa.string(), n, [None, offsets, pa.py_buffer(text.tobytes())])
-    return pc.if_else(pc.is_valid(values), strings, pa.scalar(None, pa.string()))
-
-
 def _arrow_reverse_uuid(col: Callable[[str], pa.Array]) -> pa.Array:
     sides = [
-        pc.binary_join_element_wise(_uuid_text(col(visit)), col(app).cast(pa.string()), "~")
+        pc.binary_join_element_wise(uuid_text(col(visit)), col(app).cast(pa.string()), "~")
         for visit, app in (("VisitID", "AppVisitID"), ("ConVisitID", "ConAppVisitID"))
     ]
     # Arrow compares strings byte by byte, as COLLATE "C" does.
