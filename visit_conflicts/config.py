@@ -116,6 +116,12 @@ class Params(_Strict):
     # Status management units to run (all when empty; legacy "only_steps"); not the pipeline's `steps`.
     status_units: list[str] = Field(default_factory=list)
     status_scope: Literal["delta", "window"] = "delta"
+    # The delta scope probes an index per candidate pair; when a phase's seed pairs (those written,
+    # resolved or changed since the cutoff, D16) exceed both this share of the pair table and
+    # `status_delta_min_rows`, as after a first load or a bulk refresh, the phase runs the window pass
+    # instead, which reads the table once (same end state, D16). A share of 1 keeps the delta scope.
+    status_delta_max_share: float = Field(default=0.2, gt=0, le=1)
+    status_delta_min_rows: int = Field(default=50_000, ge=0)
     # How the staging step refreshes conflictlog_staging (D17): "delta" applies the changes logged since
     # the last refresh; "rebuild" rebuilds it from the conflict tables (repair). Same table either way.
     staging_mode: Literal["delta", "rebuild"] = "delta"

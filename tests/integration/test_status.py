@@ -726,6 +726,35 @@ def test_delta_scope_touches_only_rows_that_can_change(res: Resources, pg: psyco
     assert pair(pg, untouched)["ShVTSTTime"] is not None
 
 
+def test_a_bulk_delta_runs_as_the_window_pass(res: Resources, pg: psycopg.Connection) -> None:
+    """D16: when the seed pairs of a phase's delta scope exceed the limit (`status_delta_max_share` of
+    the pair table, at least `status_delta_min_rows`), as after a first load, the phase runs the window
+    pass instead: rows outside the delta are reached too, and the result says so. Under the limit the
+    same data keeps the delta scope."""
+    untouched_cf = insert_conflict(pg, CreatedDate=OLD, UpdatedRFlag="1")
+    untouched = insert_pair(pg, untouched_cf, CreatedDate=OLD)  # outside the delta
+    written_cf = insert_conflict(pg, CreatedDate=OLD)
+    written = insert_pair(pg, written_cf, CreatedDate=OLD, UpdatedDate=RECENT, StatusFlag="U")
+    insert_pair(pg, written_cf, CreatedDate=OLD, UpdatedDate=RECENT)
+
+    kept = run_status(res, phase="C", status_delta_min_rows=2, status_delta_max_share=0.01)
+    assert (kept.counts["scope_rows"], "scope_window_fallback" in kept.counts) == (2, False)
+    assert pair(pg, untouched)["ShVTSTTime"] is None
+    assert pair(pg, written)["ShVTSTTime"] is not None
+
+    for phase in ("A", "C"):
+        bulk = run_status(res, phase=phase, status_delta_min_rows=1, status_delta_max_share=0.01)
+        assert bulk.counts["scope_window_fallback"] == 1 and "scope_rows" not in bulk.counts
+        assert any("window pass" in note for note in bulk.notes)
+    assert pair(pg, untouched)["ShVTSTTime"] is not None  # the window pass computed it
+    assert conflict(pg, written_cf)["StatusFlag"] == "U"
+
+    # A share of 1 never falls back, whatever the table's size.
+    assert status.seed_limit(Params(status_delta_max_share=1.0, status_delta_min_rows=0), 0) is None
+    assert status.seed_limit(Params(status_delta_max_share=0.2, status_delta_min_rows=10), 1000) == 200
+    assert status.seed_limit(Params(status_delta_max_share=0.2, status_delta_min_rows=10), 0) == 10
+
+
 def _redetected_pair(pg: psycopg.Connection, when: datetime) -> tuple[str, int, str]:
     cf = insert_conflict(pg, CreatedDate=OLD)
     insert_pair(pg, cf, CreatedDate=OLD, StatusFlag="U", UpdatedDate=when)

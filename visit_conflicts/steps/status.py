@@ -33,7 +33,11 @@ then every pair of every such conflict. Each unit then visits only the candidate
 of the scope tables: missed visit, marker, no-response, 'U' pair, resolvable conflict, written since
 the cutoff for the computed columns...), each flag a superset of the unit's targets. The `"window"` scope
 is the legacy full pass over the visit window (repair and backfill); both give the same end state on data
-whose earlier changes went through the step. Phase B is driven by the deleted ids in both scopes.
+whose earlier changes went through the step. Phase B is driven by the deleted ids in both scopes. A
+delta that is most of the table (a first load, a bulk refresh, the night after either) is cheaper as one
+read of the table than as an index probe per candidate: when a phase's seed pairs exceed
+`status_delta_max_share` of the pair table (the planner's row estimate) and `status_delta_min_rows`,
+that phase runs the window pass and its result says so (`scope_window_fallback`, a note).
 
 Result: rows affected per unit under the legacy unit names (`fetch_deleted_visit_ids` counts the ids
 loaded), the skipped source rows per reason, and the size of the delta scope. `status_units` runs a
@@ -120,8 +124,21 @@ def run(res: Resources, ctx: RunContext, params: Params, *, phase: Phase | None 
             check_cancelled(res.cancel)
             if unit.phase != "B" and delta and not scoped:
                 started = time.perf_counter()
-                counts.update(store.build_delta_scope(pg, bind))
-                _log_unit(ctx, "delta_scope", counts["scope_rows"], time.perf_counter() - started)
+                limit = seed_limit(params, store.pair_table_rows(pg))
+                scope = store.build_delta_scope(pg, bind, max_seed_rows=limit)
+                if scope is None:
+                    # A bulk delta (first load, bulk refresh): one read of the table beats an index probe
+                    # per candidate, and the window pass reaches the same end state (D16).
+                    delta = False
+                    counts["scope_window_fallback"] = 1
+                    notes.append(
+                        f"delta scope over {limit} seed pairs (status_delta_max_share, "
+                        f"status_delta_min_rows): ran as a window pass"
+                    )
+                    _log_unit(ctx, "delta_scope_fallback", 0, time.perf_counter() - started)
+                else:
+                    counts.update(scope)
+                    _log_unit(ctx, "delta_scope", counts["scope_rows"], time.perf_counter() - started)
                 scoped = True
             started = time.perf_counter()
             result = store.run_unit(pg, unit, bind, delta=delta)
@@ -132,6 +149,14 @@ def run(res: Resources, ctx: RunContext, params: Params, *, phase: Phase | None 
     if not_run:
         notes.append(f"not run: {', '.join(not_run)}")
     return StepResult(counts=counts, notes=notes)
+
+
+def seed_limit(params: Params, table_rows: int) -> int | None:
+    """The most seed pairs a delta scope may have before the phase runs as a window pass instead (None:
+    no limit). `table_rows` is the pair table's planner estimate (0 before its first ANALYZE)."""
+    if params.status_delta_max_share >= 1:
+        return None
+    return max(params.status_delta_min_rows, int(params.status_delta_max_share * table_rows))
 
 
 def usable_deleted_visit_ids(rows: Any) -> tuple[set[uuid.UUID], dict[str, int]]:

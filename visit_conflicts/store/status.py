@@ -145,11 +145,31 @@ def load_deleted_visit_ids(conn: psycopg.Connection, ids: Iterable[uuid.UUID]) -
         cur.execute("ANALYZE _tmp_deleted_visits")
 
 
-def build_delta_scope(conn: psycopg.Connection, bind: dict[str, Any]) -> dict[str, int]:
-    """Fill the candidate pair and conflict ids of the delta scope (D16); returns their numbers."""
+def pair_table_rows(conn: psycopg.Connection) -> int:
+    """The planner's row count of conflictvisitmaps (0 before its first ANALYZE): a free estimate of the
+    table's size, good enough to tell a night's delta from a bulk load."""
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT GREATEST(reltuples, 0)::int8 FROM pg_class WHERE oid = 'conflictvisitmaps'::regclass"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def build_delta_scope(
+    conn: psycopg.Connection, bind: dict[str, Any], *, max_seed_rows: int | None = None
+) -> dict[str, int] | None:
+    """Fill the candidate pair and conflict ids of the delta scope (D16); returns their numbers.
+
+    With `max_seed_rows`, returns None (and leaves the scope tables empty) when the seed pairs alone
+    outnumber it: the caller then runs the window pass, which reads the table once instead of probing
+    an index per candidate."""
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(_INDEX_DRIVEN)
-        for step in ("scope_seed_rows", "scope_conflicts", "scope_rows", "scope_flags"):
+        cur.execute(read_sql("postgres/status/scope_seed_rows.sql").encode(), bind)
+        if max_seed_rows is not None and cur.rowcount > max_seed_rows:
+            cur.execute("TRUNCATE _status_scope_seed")
+            return None
+        for step in ("scope_conflicts", "scope_rows", "scope_flags"):
             cur.execute(read_sql(f"postgres/status/{step}.sql").encode(), bind)
         cur.execute("ANALYZE _status_scope_row")
         cur.execute("ANALYZE _status_scope_conflict")
