@@ -337,8 +337,9 @@ def test_stored_pair_without_conflict_id_gets_one(world: World) -> None:
 
 def test_delta_mode_takes_changed_rows_and_their_counterparts_window_mode_everything(world: World) -> None:
     """D14: delta mode evaluates the people with an event or visit changed since the cutoff, including
-    their unchanged counterparts, and leaves everyone else alone; window mode re-evaluates the whole
-    window (a hard-deleted event's pairs are resolved only there)."""
+    their unchanged counterparts, and leaves everyone else alone; a hard-deleted event (no row left to
+    show a change) is found among the stored pairs' events and its pairs are resolved; window mode
+    re-evaluates the whole window and finds nothing left to do."""
     w = world
     p1, p2 = w.src.provider(), w.src.provider()
     other_ssn = "999-88-7777"
@@ -357,14 +358,19 @@ def test_delta_mode_takes_changed_rows_and_their_counterparts_window_mode_everyt
     )
     new_event = w.event(902, provider=p2, caregiver=w.src.caregiver(other_ssn), start=at(12), end=at(14))
     delta = w.run()
-    # The scope is the changed event alone: no visit changed, none is at the event's provider.
-    assert (delta.counts["scope_visits"], delta.counts["scope_events"]) == (0, 1)
-    assert w.pair_keys("N") == both(old_visit, old_event) | both(counterpart, new_event)
-    assert delta.counts["resolved"] == 0
+    # The scope is the changed event and the deleted one: no visit changed, none is at the events'
+    # providers.
+    counts = delta.counts
+    assert (counts["scope_visits"], counts["scope_events"], counts["scope_deleted_events"]) == (0, 1, 1)
+    assert w.pair_keys("R") == both(old_visit, old_event)
+    assert w.pair_keys("N") == both(counterpart, new_event)
+    assert delta.counts["resolved"] == 2
+    again = w.run()  # resolved pairs are no longer open: the deleted event is not looked up again
+    assert (again.counts["scope_deleted_events"], again.counts["resolved"]) == (0, 0)
     window = w.run(inservice_scope="window")
     assert w.pair_keys("R") == both(old_visit, old_event)
     assert w.pair_keys("N") == both(counterpart, new_event)
-    assert window.counts["resolved"] == 2
+    assert (window.counts["resolved"], window.counts["scope_deleted_events"]) == (0, 0)
 
 
 def test_changed_visit_re_decides_its_pairs(world: World) -> None:

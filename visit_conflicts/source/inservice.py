@@ -150,6 +150,13 @@ class InServiceSource:
         for rows in self._select("select_scope_events", batch_size):
             yield [str(r[0]) for r in rows]
 
+    def present_events(self, batch_size: int) -> Iterator[list[str]]:
+        """The synthetic VisitIDs (32 hex digits) of the events still in the source that may have stored
+        pairs in the window, in batches: PostgreSQL finds the hard-deleted ones among its stored events
+        (delta mode; `store.inservice.add_deleted_events`)."""
+        for rows in self._select("select_present_events", batch_size):
+            yield [str(r[0]) for r in rows]
+
     def pair_tables(self, batch_size: int, schema: Any) -> Iterator[Any]:
         """Every InService pair of the scope, both directions, once each, as Arrow tables of at most
         `batch_size` rows with exactly `schema` (`common.pair_arrow_schema` of INSERVICE_PAIR_COLUMNS,

@@ -21,10 +21,14 @@ events updated since then (the stored ones too, whatever caregiver they were sto
 visits of a changed event's caregiver record (an event at a visit's own provider makes the visit
 ineligible, so its change can end or free the visit's other pairs); those are the only pairs a change
 can create, alter or end, so the stored result equals window mode's for the same changes, while a
-caregiver's other pairs are neither read nor rewritten. Window mode (`inservice_scope = "window"`)
-re-evaluates every pair of the window; only it sees what no delta shows: a hard-deleted event's pairs,
-and the visits an event no longer blocks after it moved to another caregiver record. Disabled by
-`enable_inservice = false` (status 'skipped', nothing written).
+caregiver's other pairs are neither read nor rewritten. A hard-deleted event leaves no row to be
+changed: delta mode also compares the events of the open stored pairs in the window with the source's
+event ids (one narrow query, `present_events`), and the missing ones join the scope
+(`scope_deleted_events`), so the stale cleanup resolves their pairs. Window mode
+(`inservice_scope = "window"`) re-evaluates every pair of the window; only it sees what no delta shows:
+the visits an event no longer blocks after it moved to another caregiver record or was hard-deleted
+(the visit's other pairs appear at its next change). Disabled by `enable_inservice = false` (status
+'skipped', nothing written).
 
 Rerun safety: the run's scope and seen keys (ledger-side scratch rows, removed when the step is done)
 are rebuilt from scratch, unchanged pairs are not written again and resolved pairs are no longer
@@ -41,7 +45,13 @@ from visit_conflicts.source.common import pair_arrow_schema
 from visit_conflicts.source.inservice import InServiceScope, InServiceSource
 from visit_conflicts.step_api import Resources, StepResult, check_cancelled
 from visit_conflicts.store.detect import INSERVICE, PairWriter
-from visit_conflicts.store.inservice import INSERVICE_CHUNK, forget_scope, replace_scope, resolve_stale_pairs
+from visit_conflicts.store.inservice import (
+    INSERVICE_CHUNK,
+    add_deleted_events,
+    forget_scope,
+    replace_scope,
+    resolve_stale_pairs,
+)
 from visit_conflicts.store.reference import load_reference_data
 
 # Scope rows per streamed batch (two narrow columns: far more per batch than pairs).
@@ -62,6 +72,15 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
             scope_visits, scope_events = replace_scope(
                 pg, ctx.run_id, source.scope_visits(_SCOPE_BATCH), source.scope_events(_SCOPE_BATCH)
             )
+            deleted_events = 0
+            if not scope.whole_window:
+                deleted_events = add_deleted_events(
+                    pg,
+                    ctx.run_id,
+                    source.present_events(_SCOPE_BATCH),
+                    window_start=ctx.window_start,
+                    window_end=ctx.window_end,
+                )
         writer = PairWriter(
             pg,
             INSERVICE_PAIR_COLUMNS,
@@ -94,6 +113,7 @@ def run(res: Resources, ctx: RunContext, params: Params) -> StepResult:
     counts: dict[str, int] = {
         "scope_visits": scope_visits,
         "scope_events": scope_events,
+        "scope_deleted_events": deleted_events,
         **total.as_dict(),
         "conflict_ids_assigned": total.extra.get("conflict_ids_assigned", 0),
         "resolved": resolved,

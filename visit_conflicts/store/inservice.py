@@ -54,6 +54,42 @@ def replace_scope(
     return counted[0], counted[1]
 
 
+def add_deleted_events(
+    conn: psycopg.Connection,
+    run_id: str,
+    present: Iterable[list[str]],
+    *,
+    window_start: date,
+    window_end: date,
+) -> int:
+    """Delta mode (D14): add to the run's scope the events with open InService pairs in the window that
+    are no longer in the source (`present`: the source's event ids, `InServiceSource.present_events`),
+    so the stale cleanup re-decides their pairs (inside the caller's transaction, after `replace_scope`);
+    returns how many were added."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS _inservice_present_event (visit_id uuid NOT NULL) ON COMMIT DROP"
+    )
+    conn.execute("TRUNCATE _inservice_present_event")
+    with conn.cursor() as cur, cur.copy("COPY _inservice_present_event (visit_id) FROM STDIN") as copy:
+        for batch in present:
+            for visit_id in batch:
+                copy.write_row((visit_id,))
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS _inservice_present_event_id ON _inservice_present_event (visit_id)"
+    )
+    conn.execute("ANALYZE _inservice_present_event")
+    statement = sql.SQL(read_sql("postgres/inservice/add_deleted_events.sql")).format(
+        inservice=inservice_pair("c")
+    )
+    added = len(
+        conn.execute(
+            statement, {"run_id": run_id, "window_start": window_start, "window_end": window_end}
+        ).fetchall()
+    )
+    conn.execute("ANALYZE run_inservice_scope_event")
+    return added
+
+
 def resolve_stale_pairs(
     conn: psycopg.Connection,
     *,
