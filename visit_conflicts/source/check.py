@@ -75,6 +75,7 @@ PIPELINE_STATEMENTS: tuple[str, ...] = (
     "inservice/create_visits",
     "inservice/select_scope_visits",
     "inservice/select_scope_events",
+    "inservice/select_present_events",
     "inservice/select_pairs",
     "inservice/count_skipped_rows",
     "status/select_deleted_visits",
@@ -545,6 +546,7 @@ def run_source_check(
         inservice.prepare()
         visits = count(inservice.scope_visits(batch_size))
         events = count(inservice.scope_events(batch_size))
+        present = count(inservice.present_events(batch_size))
         types = cvm_types
         if types is None or any(c not in types for c in INSERVICE_PAIR_COLUMNS):
             describe = conn.cursor()
@@ -555,7 +557,7 @@ def run_source_check(
                 describe.close()
         schema = pair_arrow_schema({c: types[c] for c in INSERVICE_PAIR_COLUMNS})
         pairs = count(inservice.pair_tables(batch_size, schema))
-        return f"{visits} scoped visits, {events} changed events, {pairs} pairs"
+        return f"{visits} scoped visits, {events} changed events, {present} present events, {pairs} pairs"
 
     attempt("statements", "inservice", inservice_run)
     attempt("statements", "inservice skip counts", lambda: _counts(inservice.skipped_rows()))
