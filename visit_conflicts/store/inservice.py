@@ -86,7 +86,9 @@ def add_deleted_events(
             statement, {"run_id": run_id, "window_start": window_start, "window_end": window_end}
         ).fetchall()
     )
-    conn.execute("ANALYZE run_inservice_scope_event")
+    if added:
+        # replace_scope analysed the table already; only added rows make that estimate stale.
+        conn.execute("ANALYZE run_inservice_scope_event")
     return added
 
 
