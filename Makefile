@@ -72,7 +72,7 @@ BENCH_DEFAULT_SCALES := 0.01,0.1,0.25
 BENCH_SCALES ?= $(BENCH_DEFAULT_SCALES)
 BENCH_PUBLISH := $(if $(filter $(BENCH_DEFAULT_SCALES),$(BENCH_SCALES)),--publish,)
 bench: venv
-	$(PY) -m bench.harness --scales $(BENCH_SCALES) $(BENCH_PUBLISH)
+	$(PY) -m bench.harness --scales $(BENCH_SCALES) --statement-profile $(BENCH_PUBLISH)
 
 # The focused benchmarks of earlier issues (merge, stale cleanup, status, chunk memory, ...).
 bench-micro: venv

@@ -22,6 +22,8 @@ Per scale factor:
    does), then in another copy the legacy algorithm (bench/legacy/: staging, merge, stale cleanup,
    status) on the captured rows, and the raw-COPY floor (binary COPY of the same rows into an empty table
    with the CVM's columns and no index, by as many connections as the run has workers).
+6. `--statement-profile`: one more incremental run, untimed, on its own copy with every statement logged
+   (that database only); the server's seconds per step and statement (bench/statement_profile.py).
 
 Per step it records wall time, rows read and written (from the step's measured counts), rows/s, peak RSS
 and PostgreSQL busy time. Measured through the public entry points only (`generate`, `mutate`,
@@ -48,6 +50,7 @@ bench/RESULTS.md and bench/charts/ (committed), else everything goes to --result
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -137,6 +140,9 @@ class Sampler:
 
     def _loop(self) -> None:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
+            # A statement profile (--statement-profile) is of the run's statements, not of these.
+            with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+                conn.execute("SET log_min_duration_statement = -1")
             query = (
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND state = 'active' AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
@@ -166,29 +172,43 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def step_table(report: dict[str, Any], sampler: Sampler) -> dict[str, dict[str, Any]]:
-    """Per step (chunks of a mapped step together, and the phases of a family, such as status_b, status_a
-    and status_c as "status"): wall time, counts, rows, rows/s, RSS, busy time."""
+def _step_name(step: str) -> str:
+    """The step a ledger entry belongs to: chunks of a mapped step and the phases of a family (status_b,
+    status_a and status_c as "status") together."""
     from visit_conflicts.pipeline import STEP_BY_NAME
 
-    spans: dict[str, list[float]] = {}
-    counts: dict[str, dict[str, Any]] = {}
+    known = STEP_BY_NAME.get(step)
+    return (known.family if known is not None else None) or step
+
+
+def step_spans(report: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """Per step, from its first start to its last end (epoch seconds), from the run's report."""
+    spans: dict[str, tuple[float, float]] = {}
     for s in report["steps"]:
         if s["started_at"] is None or s["seconds"] is None:
             continue
         start = _epoch(s["started_at"])
-        known = STEP_BY_NAME.get(s["step"])
-        name = (known.family if known is not None else None) or s["step"]
-        span = spans.setdefault(name, [start, start + s["seconds"]])
-        span[0], span[1] = min(span[0], start), max(span[1], start + s["seconds"])
-        totals = counts.setdefault(name, {})
+        name = _step_name(s["step"])
+        first, last = spans.get(name, (start, start + s["seconds"]))
+        spans[name] = (min(first, start), max(last, start + s["seconds"]))
+    return spans
+
+
+def step_table(report: dict[str, Any], sampler: Sampler) -> dict[str, dict[str, Any]]:
+    """Per step (chunks of a mapped step together, and the phases of a family, such as status_b, status_a
+    and status_c as "status"): wall time, counts, rows, rows/s, RSS, busy time."""
+    counts: dict[str, dict[str, Any]] = {}
+    for s in report["steps"]:
+        if s["started_at"] is None or s["seconds"] is None:
+            continue
+        totals = counts.setdefault(_step_name(s["step"]), {})
         for key, value in (s["counts"] or {}).items():
             if isinstance(value, int | float) and not isinstance(value, bool):
                 totals[key] = totals.get(key, 0) + value
             else:
                 totals[key] = value
     steps: dict[str, dict[str, Any]] = {}
-    for name, (start, end) in spans.items():
+    for name, (start, end) in step_spans(report).items():
         c = counts[name]
         numeric = {k: v for k, v in c.items() if isinstance(v, int | float) and not isinstance(v, bool)}
         read = sum(numeric.get(k, 0) for k in ROWS_READ.get(name, ()))
@@ -248,6 +268,13 @@ def phase_run(args: dict[str, Any]) -> dict[str, Any]:
     extra = {"since": args["since"]} if args.get("since") else {}
     params = _params(args, SCHEMA, **extra)
     res = Resources(pg_dsn=args["dsn"], schema=SCHEMA, source_dir=Path(args["source_dir"]))
+    log, log_start = None, 0
+    if args.get("statement_profile"):
+        from bench.statement_profile import server_log
+
+        with psycopg.connect(args["dsn"]) as conn:
+            log = server_log(conn)
+        log_start = log.stat().st_size if log is not None else 0
     with Sampler(args["dsn"]) as sampler:
         started = time.perf_counter()
         outcome = run_pipeline(res, params, now=datetime.fromisoformat(args["now"]))
@@ -256,7 +283,7 @@ def phase_run(args: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError(f"the run ended {outcome.status}: {outcome.error}\n{outcome.text}")
     with psycopg.connect(args["dsn"]) as conn:
         volumes = _volumes(conn)
-    return {
+    result = {
         "seconds": round(seconds, 2),
         "report_seconds": outcome.report["seconds"],
         "cutoff": outcome.report["cutoff"],
@@ -264,6 +291,21 @@ def phase_run(args: dict[str, Any]) -> dict[str, Any]:
         "peak_rss_mb": round(max((s[1] for s in sampler.samples), default=0.0), 1),
         "volumes": volumes,
     }
+    if args.get("statement_profile"):
+        result["statement_profile"] = _statement_profile(log, log_start, step_spans(outcome.report))
+    return result
+
+
+def _statement_profile(log: Path | None, start: int, spans: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """What the server logged since offset `start` of its log, per step and statement."""
+    from bench.statement_profile import parse, summarise
+
+    if log is None:
+        return {"error": "the server's log is not readable from here (another machine or user)"}
+    with log.open("rb") as fh:
+        fh.seek(start)
+        text = fh.read().decode("utf-8", errors="replace")
+    return {"log": str(log), "steps": summarise(parse(text), spans)}
 
 
 def _volumes(conn: psycopg.Connection[Any]) -> dict[str, int]:
@@ -654,6 +696,32 @@ def one_scale(dsn: str, scale: float, opts: argparse.Namespace, work: Path) -> d
                 f"   legacy {[(k, v['seconds']) for k, v in result['legacy'][-1].items() if 'seconds' in v]}",
                 flush=True,
             )
+        if opts.statement_profile:
+            print(f"== SF {scale:g}: statement profile (one more incremental run, untimed)", flush=True)
+            name = f"{prefix}_profile"
+            with database_copy(dsn, base, name) as profile_dsn:
+                with _admin(dsn) as conn:
+                    # This database only: the measured runs and the legacy are never logged.
+                    conn.execute(
+                        sql.SQL("ALTER DATABASE {} SET log_min_duration_statement = 0").format(
+                            sql.Identifier(name)
+                        )
+                    )
+                profiled = run_phase(
+                    "run",
+                    {
+                        **common,
+                        "dsn": profile_dsn,
+                        "now": now.isoformat(),
+                        "chunks": opts.chunks,
+                        "statement_profile": True,
+                    },
+                    work,
+                )
+            result["statement_profile"] = {
+                "seconds": profiled["seconds"],
+                **profiled["statement_profile"],
+            }
         result["ratios"] = ratios(result)
         result["disk"]["peak_bytes"] = (
             result["disk"]["source_bytes"]
@@ -774,6 +842,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="nightly runs between the first load and the measured night (0: measure the first night)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the base database and the source")
+    ap.add_argument(
+        "--statement-profile",
+        action="store_true",
+        help="one more incremental run per scale, untimed, with every statement logged: the server's "
+        "seconds per step and statement (bench/statement_profile.py)",
+    )
     opts = ap.parse_args(args_in)
     scales = [float(s) for s in opts.scales.split(",") if s.strip()]
     results_dir = Path(opts.results_dir)

@@ -189,6 +189,37 @@ def extrapolation_lines(data: dict[str, Any], target: float = 1.0) -> list[str]:
     return lines
 
 
+# The steps a statement profile shows, in this order (the others are summed in the JSON).
+PROFILED_STEPS = ("staging", "plan", "detect", "finalize", "inservice", "status", "maintenance")
+
+
+def profile_lines(profile: dict[str, Any] | None) -> list[str]:
+    """The statement profile of a scale factor (`--statement-profile`): per step, the server's logged
+    seconds and its heaviest statements."""
+    if not profile:
+        return []
+    if "error" in profile:
+        return ["", f"Statement profile: not taken ({profile['error']})."]
+    lines = [
+        "",
+        f"Where the server's time goes (`--statement-profile`: one more incremental run, not among the "
+        f"measured ones, {profile['seconds']:.1f} s with every statement logged; the server's seconds per "
+        "statement, the heaviest of each step; files under sql/postgres/):",
+        "",
+        "| step | logged s | heaviest statements: seconds (calls) |",
+        "|---|---|---|",
+    ]
+    for step in PROFILED_STEPS:
+        entry = profile["steps"].get(step)
+        if entry is None:
+            continue
+        heaviest = "; ".join(
+            f"`{x['statement']}` {x['seconds']:.2f} ({x['calls']})" for x in entry["statements"][:4]
+        )
+        lines.append(f"| {step} | {entry['logged_seconds']:.2f} | {heaviest} |")
+    return lines
+
+
 def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_path: Path) -> None:
     m = data["machine"]
     rel = report.parent
@@ -320,6 +351,7 @@ def write_markdown(data: dict[str, Any], report: Path, charts: list[Path], json_
             f"{floor:.2f} | | floor / ours merge: {_n(s['ratios']['merge']['floor_over_ours'], 2)} | "
             f"{_n(rows / floor if floor else None)} |"
         )
+        lines += profile_lines(s.get("statement_profile"))
     lines += extrapolation_lines(data)
     lines += [
         "",

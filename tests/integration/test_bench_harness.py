@@ -55,6 +55,7 @@ def test_harness_writes_json_charts_and_table(
             str(tmp_path / "work"),
             "--results-dir",
             str(out),
+            "--statement-profile",
         ]
     )
     assert code == 0
@@ -86,11 +87,20 @@ def test_harness_writes_json_charts_and_table(
     [floor] = scale["floor"]
     assert floor["rows"] == scale["prepare"]["stream_pairs"] and floor["seconds"] > 0
     assert scale["disk"]["base_database_bytes"] > 0 and scale["disk"]["source_bytes"] > 0
+    # --statement-profile: the extra run's statements, from the server's log, per step and SQL file.
+    profile = scale["statement_profile"]
+    assert "error" not in profile, profile
+    detect = profile["steps"]["detect"]
+    assert detect["logged_seconds"] > 0
+    named = {x["statement"] for x in detect["statements"]}
+    assert named & {"detect/probe_batch_keys.sql", 'COPY "conflictvisitmaps"', "COPY _batch_keys"}, named
+    assert "finalize/stale_pairs.sql" in {x["statement"] for x in profile["steps"]["finalize"]["statements"]}
     for chart in ("step_time_vs_scale.png", "incremental_vs_legacy.png"):
         data_bytes = (out / chart).read_bytes()
         assert data_bytes.startswith(PNG_MAGIC) and len(data_bytes) > 5_000
     table = (out / "RESULTS.md").read_text()
     assert "| 0.001 |" in table and "merge (PostgreSQL busy time of detect)" in table
+    assert "Where the server's time goes" in table and "| detect |" in table
     [failed] = data["skipped"]
     assert failed["scale"] == 0.002 and "phase run killed by signal 9" in failed["reason"]
     assert "| 0.002 | not measured: failed: phase run killed by signal 9" in table
