@@ -1,11 +1,12 @@
-"""The conflict rules in plain Python: an executable statement of legacy/detection.md section 3-4 as
-amended by DECISIONS.md D4-D7, written independently of the SQL so that tests can use it as an oracle.
+"""The conflict rules in plain Python: an executable statement of the legacy's rules and cross-state
+filter as amended by D4-D7 (docs/pipeline.md, "Detection rules"), written independently of the SQL so
+that tests can use it as an oracle.
 
 A group is all visits of one SSN on one date. Every ordered pair of visits of a group at different
 providers is evaluated in its own orientation (D4, D5); a pair is a conflict when at least one of the
 seven flags is 'Y' and the cross-state filter keeps it.
 
-Visit states (detection.md 3.0): *unstarted* = no actual start and no actual end; *completed* = both;
+Visit states: *unstarted* = no actual start and no actual end; *completed* = both;
 *partial* = exactly one, which satisfies no rule. Overlap is strict (touching intervals do not overlap)
 and any comparison with a missing value is false ('N').
 """
@@ -157,7 +158,7 @@ def minute_gap(v1: Visit, v2: Visit) -> int | None:
     return seconds // 60
 
 
-# -- cross-state filter (detection.md 4) -----------------------------------------------------------
+# -- cross-state filter ----------------------------------------------------------------------------
 
 
 def _norm(state: str | None) -> str | None:

@@ -1,6 +1,6 @@
 """Command line: `python -m visit_conflicts` or `visit-conflicts`.
 
-Commands (stable contract, see ARCHITECTURE.md): `local up|down`, `db migrate`, `generate`, `run`,
+Commands (stable contract, listed in README.md): `local up|down`, `db migrate`, `generate`, `run`,
 `report`; plus `unlock` to release the lock of a run whose process died, `explain` to say why a visit
 or a pair is (not, or no longer) in conflict, and `source check`, the smoke test of the Snowflake SQL on a
 real account (docs/source-check.md).

@@ -6,7 +6,7 @@ pair of it), one explanation says:
 
 - both visits' source attributes, read from Snowflake with detection's own attribute blocks
   (`source/explain.py`), and the checks that decide whether a visit can be paired at all (usable row,
-  caregiver SSN, exclusions, active provider, window; D23, detection.md 1);
+  caregiver SSN, exclusions, active provider, window; D23);
 - each rule's evaluation with its numbers (`explain_rules`: overlap minutes, distance, MPH band, ETA,
   gap) and the cross-state filter;
 - the stored conflictvisitmaps row and its parent conflict (`store/explain.py`), and whether they agree

@@ -7,8 +7,8 @@ the same conditions over the visit attributes that detection's shared blocks com
 (`sql/snowflake/explain/select_visits.sql`: the D6 coordinates and the cross-state sides come from SQL,
 not from here), in the same arithmetic order as the SQL:
 
-- visit states (detection.md 3.0): unstarted = no actual times, completed = both, partial = one;
-- rules 1-6 (3.1-3.6, D5): exact equality, strict overlap (touching intervals do not overlap), a missing
+- visit states: unstarted = no actual times, completed = both, partial = one;
+- rules 1-6 (D5): exact equality, strict overlap (touching intervals do not overlap), a missing
   value makes the comparison false ('N');
 - rule 7 (D7): haversine miles on a sphere of radius 6,371,008.8 m / 1,609.344 x ExtraDistancePer,
   rounded half away from zero to 2 decimals; the first half-open band [From, To) in (From, To, mph)
@@ -198,8 +198,8 @@ def _rule(number: int, flag: str, yes: bool, needs: str, why: str) -> dict[str, 
 
 
 def cross_state(v1: RuleVisit, v2: RuleVisit) -> dict[str, Any]:
-    """detection.md 4 over the final states (patient-address states mapped to codes, or the provider's
-    state for both when neither patient state is known)."""
+    """The cross-state filter over the final states (patient-address states mapped to codes, or the
+    provider's state for both when neither patient state is known)."""
     left = [s for s in (v1.p_final_state, v1.pa_final_state)]
     right = [s for s in (v2.p_final_state, v2.pa_final_state)]
     shown = f"V1 {_states(left)}, V2 {_states(right)}"

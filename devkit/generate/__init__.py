@@ -1,4 +1,4 @@
-"""Synthetic source data: the Snowflake tables of data-model.md section 2 plus the PostgreSQL reference rows.
+"""Synthetic source data: the Snowflake source tables (`ANALYTICS.BI`) plus the PostgreSQL reference rows.
 
 `generate` (re)creates every source table in the emulation at `source_dir`, fills it with a realistic bulk
 (scale 1 = production volume, ~58M visits in the 2-year + 45-day window) and with planted cases whose

@@ -1,7 +1,7 @@
 """The source changes between two runs, shaped like production's nightly delta, for an incremental rerun.
 
 `mutate` applies the changes of one night (or of the time since the previous anchor) to a generated source
-and appends a summary to the manifest. Volumes follow data-model.md section 4 at scale 1 per day and
+and appends a summary to the manifest. Volumes follow production's at scale 1 per day and
 scale with the manifest's scale factor and the elapsed days. With nightly runs and the 36-hour lookback,
 the next run then streams about 100K pairs per 36 h at scale 1: the pairs of the groups the previous run
 also saw (its last 12 hours, unchanged), new pairs (31-69 % of them), a few hundred changed ones and
@@ -21,9 +21,9 @@ anchor, new anchor], so the next run's delta sees it. Planted visits are never t
 With the base's deletions of the last 36 h, the next run fetches ~90K deleted ids at scale 1 (84-97K).
 Re-saved visits are limited to groups with one agency because a re-save of a paired visit changes its
 pair's `LastUpdatedDate`, which the pipeline writes (D11 amendment): production's "0-300 changed" counts
-the legacy's compared columns only (legacy/detection.md section 6.4). Profile `bulk` adds a bulk refresh:
-`fraction` (default 80 %) of every visit of the window re-saved at one instant, so most groups of the
-window are re-detected and their pairs' `LastUpdatedDate` changes.
+the legacy's compared columns only, never `LastUpdated*` (docs/legacy-differences.md, D11). Profile
+`bulk` adds a bulk refresh: `fraction` (default 80 %) of every visit of the window re-saved at one
+instant, so most groups of the window are re-detected and their pairs' `LastUpdatedDate` changes.
 
 The ids of every change (except bulk re-saves) go to `mutations/NNN.json`, a summary to the manifest.
 """

@@ -1,6 +1,6 @@
 """Bulk visits, deleted visits and InService events, generated in date blocks with vectorised numpy.
 
-Model (data-model.md section 4): about 75K visits per day at scale 1 over the whole visit window (plus two
+Model (production's volume): about 75K visits per day at scale 1 over the whole visit window (plus two
 weeks of older history that the window filter must drop). A visit belongs to a *person-day* (one person on
 one date); every person works a given date with the same probability, so a person never has two
 person-days on one date and every same-day, cross-agency visit pair is designed, not accidental:

@@ -1,6 +1,6 @@
 """The bulk population: regions, agencies, offices, payers, contracts, patients and caregivers.
 
-Sizes follow data-model.md section 4 at scale 1 (1,351 providers, ~3.3K offices, 133 active payers,
+Sizes follow production's at scale 1 (1,351 providers, ~3.3K offices, 133 active payers,
 ~13.5K contracts, ~6K service codes, ~105K patients, ~650K persons) and scale linearly, with small floors
 so that a tiny scale still has several agencies per region. A person is one SSN; 15 % of persons are
 multi-agency (two or three caregiver records at different agencies of the same region), which is what
@@ -43,7 +43,7 @@ REGIONS: tuple[tuple[str, str, float, float, float, int], ...] = (
     ("Erie", "Buffalo", 42.8864, -78.8500, 0.05, 14201),
     ("Broome", "Binghamton", 42.0987, -75.9180, 0.05, 13901),
 )
-# data-model.md section 4: GPS points cluster in NY, lat 40.5-43, lon -73.7 to -78.9.
+# As in production, GPS points cluster in NY: lat 40.5-43, lon -73.7 to -78.9.
 LAT_RANGE = (40.5, 43.0)
 LON_RANGE = (-78.9, -73.7)
 
@@ -166,7 +166,7 @@ MULTI_AGENCY_SHARE = 0.15
 # DIMPAYERPROVIDER rows and distinct payer/agency pairs (payer_provider_reminders) at scale 1.
 PAYER_PROVIDER_ROWS = 66_005
 PAYER_PROVIDER_LINKS = 20_000
-# Contract types of a patient's visits (data-model.md section 3 ContractType): Payer, UPR, Internal.
+# Contract types of a patient's visits (the values of ContractType): Payer, UPR, Internal.
 CONTRACT_TYPE_SHARES = (0.55, 0.25, 0.20)
 PAYER, UPR, INTERNAL = 0, 1, 2
 PLACEHOLDER_UUID = "00000000-0000-0000-0000-000000000000"

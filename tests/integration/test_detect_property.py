@@ -4,8 +4,8 @@ Hypothesis draws 1-3 small groups (one SSN each, one date, 2-5 visits at 2-3 pro
 schedules and actual times on a 15-minute grid (missing, partial, touching and equal times included),
 GPS text that is valid, quoted, out of range, garbage or missing, patient-address fallbacks, patient
 and provider states, and several speed-band tables. The pairs, flags and travel metrics that
-`iter_pairs` returns must equal `devkit.rules.conflicts_of_group` on the same visits (D4-D7,
-detection.md 3-4).
+`iter_pairs` returns must equal `devkit.rules.conflicts_of_group` on the same visits (D4-D7, the
+legacy's rules and cross-state filter).
 """
 
 from __future__ import annotations
@@ -175,8 +175,8 @@ def test_sql_detection_matches_the_rules(
     bands: tuple[tuple[float, float, float], ...],
     extra_distance_per: float,
 ) -> None:
-    """D4-D7 and detection.md 3-4: for any small groups (each its own SSN), the SQL pairs, flags,
-    distance, speed, ETA and minute gap equal those of devkit.rules."""
+    """D4-D7, the rules and the cross-state filter: for any small groups (each its own SSN), the SQL
+    pairs, flags, distance, speed, ETA and minute gap equal those of devkit.rules."""
     source.truncate()
     expected_results: list[tuple[rules.PairResult, dict[str, rules.Visit]]] = []
     for n, group in enumerate(groups):

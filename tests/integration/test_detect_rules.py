@@ -1,7 +1,8 @@
 """Scenario tests of the Snowflake-side detection (sql/snowflake/detect) on the emulation.
 
 Each test builds a tiny source in the emulation and checks the pairs, groups or skip counts that the
-detection produces. Docstrings cite the decision (DECISIONS.md) or the rule (legacy/detection.md).
+detection produces. Docstrings cite the decision (docs/legacy-differences.md) or the rule
+(docs/pipeline.md, "Detection rules").
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ def only(flag: str | None) -> dict[str, str]:
 
 
 def test_rule1_identical_schedules_of_unstarted_visits(conn: Any, src: SourceRows) -> None:
-    """Rule 1 (detection.md 3.1): both unstarted with equal schedules -> SameSchTimeFlag only (rule 4
-    excludes the exact match); D4: both orientations are produced."""
+    """Rule 1: both unstarted with equal schedules -> SameSchTimeFlag only (rule 4 excludes the exact
+    match); D4: both orientations are produced."""
     p1, p2, c1, c2 = two_agencies(src)
     a = src.visit(provider=p1, caregiver=c1, sch=(at(9), at(13)))
     b = src.visit(provider=p2, caregiver=c2, sch=(at(9), at(13)), updated=OLD)
@@ -381,8 +382,8 @@ def test_window_bounds_are_inclusive_dates(conn: Any, src: SourceRows) -> None:
 
 
 def test_excluded_ssn_is_never_in_scope(conn: Any, src: SourceRows) -> None:
-    """Legacy 1.4 exclusions (trimmed on both sides, detection.md 11 M): an excluded SSN forms no
-    group and no pair."""
+    """Exclusions, trimmed on both sides (the legacy trimmed only the visit's SSN, see
+    docs/legacy-differences.md): an excluded SSN forms no group and no pair."""
     p1, p2, c1, c2 = two_agencies(src, " 999-00-1111 ")
     src.visit(provider=p1, caregiver=c1)
     src.visit(provider=p2, caregiver=c2)

@@ -1,4 +1,4 @@
-"""The generator's volumes and shapes against production's (data-model.md section 4), through the pipeline.
+"""The generator's volumes and shapes against production's, through the pipeline.
 
 At scale 1 production holds ~9.2M CVM rows over ~58M window visits (0.159 per visit, of which ~166K
 InService pairs, so 0.156 regular rows per visit) in ~7.9M conflicts (1.16 pairs per parent), and a
@@ -27,7 +27,7 @@ from visit_conflicts.step_api import Resources
 SCALE = 0.002
 ANCHOR = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
 STEPS = ["plan", "detect", "finalize", "inservice"]
-# Production, per window visit and per 36-hour run at scale 1 (data-model.md section 4).
+# Production's figures, per window visit and per 36-hour run at scale 1.
 REGULAR_ROWS_PER_VISIT = (9_200_000 - 166_000) / 58_000_000
 PAIRS_PER_PARENT = 9_200_000 / 7_900_000
 INSERVICE_PAIRS = 166_000

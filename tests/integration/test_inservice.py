@@ -1,4 +1,4 @@
-"""The inservice step (D14, legacy other-actions.md section C) end to end: source rows in the Snowflake
+"""The inservice step (D14) end to end: source rows in the Snowflake
 emulation, the step, and the rows it leaves in PostgreSQL. Docstrings cite the decisions.
 """
 

@@ -1,4 +1,4 @@
-"""The staging step (D17, D23; legacy other-actions.md section B): payer dimension syncs and the atomic
+"""The staging step (D17, D23): payer dimension syncs and the atomic
 conflictlog_staging rebuild, on the real PostgreSQL server and the Snowflake emulation.
 """
 
@@ -182,7 +182,7 @@ def staging_rows(pg: psycopg.Connection) -> dict[int, dict[str, Any]]:
 
 
 def test_staging_content_follows_parent_join_and_window(pg: psycopg.Connection) -> None:
-    """D17 with other-actions.md B.2: CVM rows of the window joined to their parent; "StatusFlag" is
+    """D17 with the legacy staging copy: CVM rows of the window joined to their parent; "StatusFlag" is
     the parent's and "ConStatusFlag" the pair's own; rows without a parent or outside the window are
     left out; "CreatedDate" is the copy time; other columns are copied."""
     seed_conflicts(pg, 2, parent_status="W", pair_status="R")

@@ -489,7 +489,7 @@ BILLED_RATE_CASES: list[tuple[str, dict[str, Any], float]] = [
 
 
 def test_computed_billed_rate_follows_the_rate_table(res: Resources, pg: psycopg.Connection) -> None:
-    """Legacy C-13 / data-model.md 3 with D15: BilledRateMinute per branch of the rate table, on both
+    """Unit computed_billed_rate with D15: BilledRateMinute per branch of the rate table, on both
     sides, with exact schedule hours; a stored value within 0.0001 is not rewritten, a farther or NULL
     one is."""
     cf = insert_conflict(pg)

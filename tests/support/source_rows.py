@@ -32,7 +32,7 @@ CUTOFF = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
 RECENT = datetime(2024, 5, 12, 8, 0)  # wall clock, after CUTOFF
 OLD = datetime(2024, 5, 1, 8, 0)  # wall clock, before CUTOFF
 
-# Test-fixture speed bands (legacy/data-model.md 1.7), contiguous as D7 intends.
+# The legacy test fixtures' speed bands, contiguous as D7 intends.
 MPH_BANDS: tuple[tuple[float, float, float], ...] = (
     (0.0, 2.0, 2.0),
     (2.0, 5.0, 6.0),

@@ -86,7 +86,7 @@ PIPELINE_STATEMENTS: tuple[str, ...] = (
 # whose session tables they read).
 OPERATOR_STATEMENTS: tuple[str, ...] = ("explain/select_visits", "explain/select_deleted_visits")
 
-# Speed bands when no target database is given (the legacy test fixture, data-model.md 1.7): enough to
+# Speed bands when no target database is given (the legacy test fixture's): enough to
 # run the distance rule; no exclusions, multiplier 1.0.
 DEFAULT_REFERENCE = ReferenceData(
     excluded_ssns=(),

@@ -1,4 +1,4 @@
-"""InService conflicts on the Snowflake side (D14, legacy other-actions.md section C).
+"""InService conflicts on the Snowflake side (D14).
 
 Snowflake (or its emulation) finds the pairs, so only pairs leave it. On one connection (session temp
 tables live in the session):

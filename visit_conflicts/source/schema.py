@@ -1,4 +1,4 @@
-"""The Snowflake source tables (`ANALYTICS.BI`, data-model.md section 2) as DDL, for the local emulation.
+"""The Snowflake source tables (`ANALYTICS.BI`) as DDL, for the local emulation.
 
 In production these are views that the pipeline only reads. Locally the generator (and any other tool that
 writes a `--source-dir`) creates them from `sql/snowflake/schema/<table>.sql`, one file per table, with the

@@ -1,5 +1,4 @@
-"""Snowflake side of the staging step: the payer dimensions copied into PostgreSQL (D17, legacy
-other-actions.md section B.1).
+"""Snowflake side of the staging step: the payer dimensions copied into PostgreSQL (D17).
 
 Both queries return plain text rows (ids unvalidated): PostgreSQL validates, deduplicates and upserts
 them (`visit_conflicts.store.staging`), so every skip is counted in one place (D23).

@@ -1,4 +1,4 @@
-"""inservice: InService conflicts (D14; legacy other-actions.md section C).
+"""inservice: InService conflicts (D14).
 
 Guarantees: a visit and an InService (training) event of the same caregiver SSN at DIFFERENT providers
 whose intervals overlap (closed interval: touching endpoints count; the visit's actual times) form a

@@ -1,5 +1,4 @@
-"""staging: payer dimension sync, atomic conflictlog_staging refresh, InProgressFlag = 1 (D17; legacy
-other-actions.md section B).
+"""staging: payer dimension sync, atomic conflictlog_staging refresh, InProgressFlag = 1 (D17).
 
 Guarantees, in this order:
 

@@ -133,7 +133,7 @@ class PairKind:
     # Columns a batch must carry so that the rows it inserts are recognised as this kind later.
     required_columns: tuple[str, ...] = ()
     # D10 for stored rows: give re-detected rows without a CONFLICTID one (legacy InService updates
-    # nulled it, other-actions.md I.1).
+    # nulled it).
     assigns_missing_conflict_ids: bool = False
     # The step the conflict history records for this writer's events.
     step: str = "detect"

@@ -1,4 +1,4 @@
-"""PostgreSQL side of the staging step (D17; legacy other-actions.md section B).
+"""PostgreSQL side of the staging step (D17).
 
 * `sync_payer_provider_reminders` / `sync_payers`: load the Snowflake rows into a session temp table,
   count the unusable ones per reason (D23), and upsert the rest in one statement each (D8: one source
@@ -65,7 +65,7 @@ _OLD_TABLE = "conflictlog_staging_old"
 _BUILD_TABLE = "_conflictlog_staging_build"
 
 # Staging columns that take the parent's value when the staging table also has their "Con" twin,
-# which then takes the pair's own value (other-actions.md B.2).
+# which then takes the pair's own value (as in the legacy staging copy).
 _PARENT_WHEN_TWIN = {
     "StatusFlag": "ConStatusFlag",
     "FlagForReview": "ConFlagForReview",
@@ -505,7 +505,7 @@ def _copy_surroundings(
 
 def _analyze_keys(conn: psycopg.Connection, table: str, columns: Sequence[_Column]) -> None:
     """Statistics on the key columns only (a full ANALYZE of ~126 columns costs seconds per 100K rows,
-    PERFORMANCE-NOTES); the maintenance step (D21) analyses the whole table later."""
+    the key columns a fraction of that); the maintenance step (D21) analyses the whole table later."""
     present = {c.name for c in columns}
     keys = [c for c in _ANALYZE_COLUMNS if c in present]
     conn.execute(

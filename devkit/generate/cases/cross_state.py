@@ -1,8 +1,9 @@
-"""The cross-state filter (detection.md section 4): which pairs of overlapping visits are kept by state.
+"""The legacy's cross-state filter (D5): which pairs of overlapping visits are kept by state.
 
 Each case is a rule-5 overlap between two agencies whose patients' provider-side and payer-side address
 states (and, when both are blank, the agencies' states) decide whether the pair is kept: any match keeps
-it, an undeterminable side keeps it, full names map to codes for patients but not for agencies.
+it, an undeterminable side keeps it, full names map to codes for patients but not for agencies
+(docs/legacy-differences.md, "Legacy behaviour the code refers to").
 """
 
 from __future__ import annotations

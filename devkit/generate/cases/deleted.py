@@ -1,4 +1,4 @@
-"""Deleted visits (other-actions.md section D, phase B): conflicts whose visit is in DELETED_CR.
+"""Deleted visits (status management, phase B): conflicts whose visit is in DELETED_CR.
 
 A deleted visit updated in the delta turns its pairs to status 'D' (D15); one whose deletion was recorded
 before the cutoff is left alone (D2).

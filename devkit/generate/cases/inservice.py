@@ -1,4 +1,4 @@
-"""InService overlaps (other-actions.md section C): completed visits at A against trainings elsewhere.
+"""InService overlaps (D14): completed visits at A against trainings elsewhere.
 
 A training of the same person at another agency that overlaps (or touches: closed intervals) a completed
 visit is an InService pair (D14); a training of the visit's own record at A makes the visit ineligible,

@@ -1,4 +1,4 @@
--- The conflictlog_staging content (other-actions.md B.2 with D1, D17) as a new table: every CVM row of
+-- The conflictlog_staging content (legacy staging copy with D1, D17) as a new table: every CVM row of
 -- the run's visit window joined to its parent conflict (rows without a parent are left out); the
 -- staging columns in their order and types, each from the CVM column of the same name except:
 -- "StatusFlag" / "FlagForReview" / "FlagForReviewDate" from the parent when the staging table also

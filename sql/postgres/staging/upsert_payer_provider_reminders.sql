@@ -1,4 +1,4 @@
--- PPR sync (other-actions.md B.1 with D17, D8, D23): one row per (PayerID, ProviderID) among the
+-- PPR sync (legacy reminder sync with D17, D8, D23): one row per (PayerID, ProviderID) among the
 -- usable source rows (uuid ids), chosen deterministically; new pairs are inserted ("CreatedDateTime" =
 -- the run's time, "NumberOfDays" NULL); existing pairs get "Contract"/"ProviderName" only when they
 -- differ (legacy never refreshes the application ids). The unique index

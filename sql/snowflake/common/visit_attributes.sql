@@ -5,7 +5,7 @@
 -- number and address_state), build `base_visit`: the visit's conflictvisitmaps attributes (un-prefixed
 -- names) with its dimension rows (office, provider- and payer-side patient and primary GPS address,
 -- payer, contract, service code, last updating user; D8: one row per dimension id), the D6 GPS
--- priority, and the cross-state sides of detection.md 4 (p_final_state, pa_final_state).
+-- priority, and the two sides of the cross-state filter (p_final_state, pa_final_state).
 -- Expects the bound parameter time_zone (D1). Source times become wall-clock values in that zone through
 -- CONVERT_TIMEZONE of an explicit CAST(... AS TIMESTAMP_TZ) (why: detect/select_conflict_pairs.sql).
 scope_patient_id AS (
@@ -163,7 +163,7 @@ located_visit AS (
     LEFT JOIN app_user u ON u.user_id = sv.visit_updated_user_id
 ),
 stated_visit AS (
-    -- Cross-state normalisation (detection.md 4): norm(s) = NULLIF(UPPER(TRIM(s)), '').
+    -- Cross-state normalisation: norm(s) = NULLIF(UPPER(TRIM(s)), '').
     SELECT
         lv.*,
         NULLIF(UPPER(TRIM(lv.p_address_state)), '') AS p_state_norm,
@@ -273,8 +273,8 @@ base_visit AS (
         sv.pa_address_state AS "PA_PAddressState",
         sv.pa_zip_code AS "PA_PZipCode",
         sv.pa_county AS "PA_PCounty",
-        -- Cross-state sides (detection.md 4): the two patient-address states mapped to codes; when
-        -- both are blank, the provider's state stands for both.
+        -- Cross-state sides: the two patient-address states mapped to codes; when both are blank,
+        -- the provider's state (normalised, not mapped) stands for both.
         CASE
             WHEN sv.p_state_norm IS NULL AND sv.pa_state_norm IS NULL THEN sv.provider_state_norm
             ELSE CASE sv.p_state_norm

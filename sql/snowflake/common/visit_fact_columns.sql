@@ -1,5 +1,5 @@
--- The columns of FACTVISITCALLPERFORMANCE_CR and FACTVISITCALLPERFORMANCE_DELETED_CR (data-model.md
--- sections 2.1 and 2.2: the deleted table has the same columns).
+-- The columns of FACTVISITCALLPERFORMANCE_CR and FACTVISITCALLPERFORMANCE_DELETED_CR (the
+-- deleted table has the same columns).
     "Visit Id" VARCHAR(100),
     "Application Visit Id" VARCHAR(50),
     "Visit Date" TIMESTAMP_TZ,

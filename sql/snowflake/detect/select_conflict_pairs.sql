@@ -1,7 +1,7 @@
--- Conflict pairs of one chunk (ARCHITECTURE "Data flow inside a detect chunk"): base visits of the
+-- Conflict pairs of one chunk (docs/architecture.md, "Inside a detect chunk"): base visits of the
 -- chunk's delta groups (the rows of VC_SCOPE_ROW, common/create_scope_row.sql) with their dimension rows ->
--- self-join of every group in both orientations (D4) -> the seven rules (detection.md 3.1-3.7 with
--- D5-D7) -> at least one flag 'Y' -> cross-state filter (detection.md 4). Output: one row per ordered
+-- self-join of every group in both orientations (D4) -> the seven rules (D5-D7) -> at least one flag
+-- 'Y' -> cross-state filter (docs/pipeline.md, "Detection rules"). Output: one row per ordered
 -- pair key (D8), named exactly as the conflictvisitmaps columns (CONFLICTID is assigned on the
 -- PostgreSQL side). Run parameters are bound literals (D1); reference data comes from the session
 -- tables VC_EXCLUDED_PROVIDER, VC_MPH_BAND and VC_DISTANCE_SETTING. Source TIMESTAMP_TZ values become
@@ -64,7 +64,7 @@ pair AS (
      AND v2."VisitID" <> v1."VisitID"
 ),
 pair_state AS (
-    -- Visit states (detection.md 3.0): unstarted = no actual times, completed = both actual times.
+    -- Visit states: unstarted = no actual times, completed = both actual times.
     SELECT
         p.*,
         (p.vs1 IS NULL AND p.ve1 IS NULL) AS unstarted1,
@@ -115,7 +115,7 @@ pair_speed AS (
     QUALIFY ROW_NUMBER() OVER (PARTITION BY pm.visit_id, pm.con_visit_id ORDER BY b.band_rank) = 1
 ),
 pair_flag AS (
-    -- Rules 1-7 (detection.md 3.1-3.7, D5: strict overlap, NULL means 'N', per orientation).
+    -- Rules 1-7 (D5: strict overlap, NULL means 'N', per orientation).
     SELECT
         sp.visit_id,
         sp.con_visit_id,
@@ -156,7 +156,7 @@ WHERE (
         OR f."SchOverAnotherSchTimeFlag" = 'Y' OR f."VisitTimeOverAnotherVisitTimeFlag" = 'Y'
         OR f."SchTimeOverVisitTimeFlag" = 'Y' OR f."DistanceFlag" = 'Y'
     )
-  -- Cross-state filter (detection.md 4): keep when a side has no state or any state matches.
+  -- Cross-state filter: keep when a side has no state or any state matches.
   AND (
         COALESCE(f.p_final1, f.pa_final1) IS NULL
         OR COALESCE(f.p_final2, f.pa_final2) IS NULL

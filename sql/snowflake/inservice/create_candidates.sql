@@ -8,7 +8,7 @@
 -- person's events may overlap it), or a visit of a person with a changed event that overlaps a changed
 -- event. The rows come from VC_INSERVICE_SCOPE_ROW (create_scope_row.sql: found with cheap predicates),
 -- so the conversions below run on those rows only. The overlap uses actual visit times only, never
--- scheduled or EVV times (other-actions.md C.2). Reasons (D23, first match): invalid_visit_id,
+-- scheduled or EVV times (as in the legacy). Reasons (D23, first match): invalid_visit_id,
 -- invalid_provider_id (not a uuid, or a non-numeric application provider id), end_before_start.
 -- create_visits.sql enriches the usable ones; count_skipped_rows.sql counts the others. The columns
 -- are listed (common/visit_fact_read_columns.sql), never `cr.*`.

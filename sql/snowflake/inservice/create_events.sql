@@ -1,4 +1,4 @@
--- VC_INSERVICE_EVENT: the InService events of the scoped SSNs (other-actions.md C.4 step 2), one row
+-- VC_INSERVICE_EVENT: the InService events of the scoped SSNs, one row
 -- per synthetic id (D8: the most recently updated source row, then the smallest caregiver/provider
 -- id). An event is usable when it has an application id, a start and an end with end >= start, a uuid
 -- provider id of an active, non-demo, not excluded provider (VC_INSERVICE_PROVIDER), a caregiver with

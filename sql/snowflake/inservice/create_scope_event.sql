@@ -1,5 +1,5 @@
 -- Delta mode (D14): the synthetic VisitIDs, md5('I' || "Application Caregiver Inservice Id") as 32
--- lower-case hex digits (other-actions.md C.4 step 2), of every event updated at or after the cutoff,
+-- lower-case hex digits (as the legacy computes them), of every event updated at or after the cutoff,
 -- whatever its date or caregiver. Their stored pairs are in scope even when the event moved to another
 -- caregiver (another SSN). Empty in window mode, where every pair of the window is in scope.
 CREATE OR REPLACE TEMPORARY TABLE VC_INSERVICE_SCOPE_EVENT AS

@@ -3,8 +3,8 @@
 --   * every visit updated at or after the cutoff (its times, provider, caregiver or missed flag may have
 --     changed);
 --   * every visit of the caregiver record of an event updated at or after the cutoff: an event of a
---     visit's own caregiver record at its own provider makes the visit ineligible (other-actions.md
---     C.2, create_visits.sql), so such a change can end or free the visit's other pairs. The record's
+--     visit's own caregiver record at its own provider makes the visit ineligible
+--     (create_visits.sql), so such a change can end or free the visit's other pairs. The record's
 --     visits at any provider, not only at the event's present one: an event that moved to another
 --     provider no longer blocks the record's visits at the one it left, and no source row says which
 --     that was (a caregiver record belongs to one agency, so in practice these are the same visits).

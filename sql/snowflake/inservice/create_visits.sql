@@ -1,4 +1,4 @@
--- VC_INSERVICE_VISIT: the eligible visits of the scoped SSNs (other-actions.md C.4 step 1), one row
+-- VC_INSERVICE_VISIT: the eligible visits of the scoped SSNs, one row
 -- per visit id (D8: the latest update first), with their dimension rows, in the columns of
 -- VC_INSERVICE_EVENT. Run after create_candidates.sql: only visits that overlap an event of the same
 -- SSN at another provider can pair, so only those are enriched. Eligible: a usable candidate (inside

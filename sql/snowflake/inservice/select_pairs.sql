@@ -1,4 +1,4 @@
--- InService pairs (other-actions.md C.4 step 3 with D14): every eligible visit and every InService
+-- InService pairs (D14): every eligible visit and every InService
 -- event of the same SSN at a DIFFERENT provider whose intervals overlap, closed interval (touching
 -- endpoints count): visit start <= event end AND visit end >= event start. Both directions are emitted
 -- as separate ordered pairs: visit -> event and event -> visit. Each side's columns come from

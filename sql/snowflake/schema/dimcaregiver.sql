@@ -1,4 +1,4 @@
--- Caregiver records (data-model.md section 2.4): one per person and agency; TRIM("SSN") is the
+-- Caregiver records: one per person and agency; TRIM("SSN") is the
 -- cross-agency identity of a person.
 CREATE TABLE IF NOT EXISTS DIMCAREGIVER (
     "Caregiver Id" VARCHAR,

@@ -1,4 +1,4 @@
--- Agency branches (data-model.md section 2.4), left-joined when active.
+-- Agency branches, left-joined when active.
 CREATE TABLE IF NOT EXISTS DIMOFFICE (
     "Office Id" VARCHAR,
     "Application Office Id" NUMBER(38,0),

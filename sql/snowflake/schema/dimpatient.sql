@@ -1,4 +1,4 @@
--- Patient records (data-model.md section 2.4), joined twice: on the visit's "Provider Patient Id" (P_) and
+-- Patient records, joined twice: on the visit's "Provider Patient Id" (P_) and
 -- on its "Payer Patient Id" (PA_).
 CREATE TABLE IF NOT EXISTS DIMPATIENT (
     "Patient Id" VARCHAR,

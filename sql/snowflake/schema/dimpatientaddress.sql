@@ -1,4 +1,4 @@
--- Patient addresses (data-model.md section 2.4). Per "Patient Id" the newest row (by
+-- Patient addresses. Per "Patient Id" the newest row (by
 -- "Application Created UTC Timestamp") with "Primary Address" = TRUE and "Address Type" containing 'GPS'
 -- is used: its state feeds the cross-state filter and, on the P_ side, its coordinates are the GPS fallback.
 CREATE TABLE IF NOT EXISTS DIMPATIENTADDRESS (

@@ -1,4 +1,4 @@
--- Payers (data-model.md section 2.4), left-joined when active and not demo.
+-- Payers, left-joined when active and not demo.
 CREATE TABLE IF NOT EXISTS DIMPAYER (
     "Payer Id" VARCHAR,
     "Payer Name" VARCHAR,

@@ -1,4 +1,4 @@
--- Payer-agency links (data-model.md section 2.4), read by the staging step to sync payer_provider_reminders.
+-- Payer-agency links, read by the staging step to sync payer_provider_reminders.
 -- All four columns are VARCHAR(50) in the source, the application ids included.
 CREATE TABLE IF NOT EXISTS DIMPAYERPROVIDER (
     "Payer Id" VARCHAR(50),

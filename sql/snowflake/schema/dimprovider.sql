@@ -1,4 +1,4 @@
--- Agencies (data-model.md section 2.4). Detection inner-joins the active, non-demo rows; the cross-state
+-- Agencies. Detection inner-joins the active, non-demo rows; the cross-state
 -- filter falls back to "Address State" when a visit's patient states are blank.
 CREATE TABLE IF NOT EXISTS DIMPROVIDER (
     "Provider Id" VARCHAR,

@@ -1,4 +1,4 @@
--- Service codes (data-model.md section 2.4), left-joined.
+-- Service codes, left-joined.
 CREATE TABLE IF NOT EXISTS DIMSERVICECODE (
     "Service Code Id" VARCHAR,
     "Application Service Code Id" NUMBER(38,0),

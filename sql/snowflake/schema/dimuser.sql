@@ -1,4 +1,4 @@
--- Users (data-model.md section 2.4), left-joined on the visit's "Visit Updated User Id".
+-- Users, left-joined on the visit's "Visit Updated User Id".
 CREATE TABLE IF NOT EXISTS DIMUSER (
     "User Id" VARCHAR,
     "User Fullname" VARCHAR

@@ -1,4 +1,4 @@
--- InService (training) events (data-model.md section 2.3). Their synthetic VisitID is
+-- InService (training) events. Their synthetic VisitID is
 -- md5('I' || "Application Caregiver Inservice Id"); ("Application Caregiver Inservice Id", "Environment")
 -- is the natural key.
 CREATE TABLE IF NOT EXISTS FACTCAREGIVERINSERVICE (

@@ -1,4 +1,4 @@
--- Payer x provider pairs for payer_provider_reminders (other-actions.md B.1): the distinct rows of
+-- Payer x provider pairs for payer_provider_reminders: the distinct rows of
 -- DIMPROVIDER x DIMPAYERPROVIDER x DIMPAYER (inner joins, no active/demo filter, as in legacy).
 -- Everything is returned as text; PostgreSQL validates the ids (D23), picks one row per pair (D8) and
 -- upserts (sql/postgres/staging/upsert_payer_provider_reminders.sql).

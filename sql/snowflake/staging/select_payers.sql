@@ -1,6 +1,6 @@
 -- Payers for the PostgreSQL `payers` table (migration 0003), the active/demo source of the payer
--- materialized view: every DIMPAYER row. DIMPAYER has no application id column in the source views
--- (data-model.md 2.4), so "AppPayerID" is the payer's smallest numeric "Application Payer Id" in
+-- materialized view: every DIMPAYER row. DIMPAYER has no application id column in the source views,
+-- so "AppPayerID" is the payer's smallest numeric "Application Payer Id" in
 -- DIMPAYERPROVIDER (NULL when it has none; numeric = the bound app_id_pattern, as for every id). Ids
 -- are returned as text and validated in PostgreSQL (D23).
 WITH app_payer AS (
