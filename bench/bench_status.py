@@ -49,7 +49,7 @@ NY = ZoneInfo("America/New_York")
 FIRST_RUN = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)  # 06:00 in New York, then one run a day
 OLD = "TIMESTAMP '2026-06-01 08:00'"  # when the untouched rows were last written
 
-# Production volumes per run (ARCHITECTURE.md, legacy/data-model.md section 4); --scale multiplies them.
+# Production volumes per run (the legacy container's nightly figures); --scale multiplies them.
 PRODUCTION_PAIRS = 9_200_000
 PER_RUN = {
     "new_pairs": 100_000,  # inserted by detect (40-100K new of 100-150K streamed)

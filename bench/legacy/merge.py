@@ -1,4 +1,4 @@
-"""task02_00's PostgreSQL side: the batch loop (detection.md section 6) and stale cleanup (section 7).
+"""task02_00's PostgreSQL side: the batch loop and the stale cleanup of its detection.
 
 psycopg2's `execute_batch` (the legacy driver call) joins a page of client-side-bound statements with ';'
 and sends them in one round trip; `_execute_batch` does exactly that with psycopg 3's `ClientCursor`.

@@ -32,7 +32,7 @@ def _source_rows(source_dir: Path, query: str, params: dict[str, Any]) -> list[t
 def delta_keys(
     source_dir: Path, dsn: str, schema: str, cutoff: datetime, window: tuple[date, date]
 ) -> list[tuple[Any, str]]:
-    """Step 1 (detection.md 1.4): DISTINCT (date, trimmed SSN) of the visits updated since the cutoff,
+    """Step 1 of the legacy detection: DISTINCT (date, trimmed SSN) of the visits updated since the cutoff,
     in the window, provider not excluded, SSN not blank and not excluded."""
     with connect(dsn, schema) as pg:
         agencies = [str(r[0]) for r in pg.execute('SELECT "ProviderID" FROM excluded_agency').fetchall()]

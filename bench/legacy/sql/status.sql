@@ -1,4 +1,4 @@
--- task03_status_management's units (legacy/other-actions.md D.3), in execution order, over the whole
+-- task03_status_management's units (the legacy status management), in execution order, over the whole
 -- visit window [%(ws)s, %(we)s]. Each unit runs in its own transaction. `-- unit: NAME` starts a unit.
 
 -- unit: deleted_visits_cvm

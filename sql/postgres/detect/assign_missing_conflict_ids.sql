@@ -2,8 +2,8 @@
 -- an insert would: the CONFLICTID of another CVM row with the same VisitID, else a new parent
 -- `conflicts` row (StatusFlag 'N', one per primary visit) created in the same statement.
 -- CRDATEUNIQUE = the earliest CreatedDate of the conflict's rows. Used for InService pairs (D14): the
--- legacy InService update set CONFLICTID to NULL on every run (other-actions.md I.1), so migrated
--- InService rows have none, and a NULL CONFLICTID hides a row from staging and the status cascades.
+-- legacy InService update set CONFLICTID to NULL on every run, so migrated InService rows have none,
+-- and a NULL CONFLICTID hides a row from staging and the status cascades.
 -- Each new parent is recorded in the conflict history (migration 0035: pair columns NULL).
 -- Returns (rows given a conflict id, parent conflicts created).
 WITH orphan AS (
