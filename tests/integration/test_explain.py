@@ -210,14 +210,16 @@ def test_explain_shows_the_pair_history_from_conflict_event(generated: Generated
     v1, v2 = case["roles"]["v1"], case["roles"]["v2"]
     with psycopg.connect(generated.dsn, autocommit=True) as pg:
         pg.execute(f"SET search_path TO {generated.schema}")
-        later = (
-            'INSERT INTO conflict_event (run_id, step, "VisitID", "ConVisitID", old_status, new_status, '
-            "reason, at) "
-        )
         try:
+            # A later resolve of the pair and of its mirror, as finalize records them (with the pair's "ID").
             pg.execute(
-                later + "VALUES ('r2', 'finalize', %(a)s, %(b)s, 'N', 'R', 'stale', '2099-01-01'),"
-                "('r2', 'finalize', %(b)s, %(a)s, 'N', 'R', 'stale', '2099-01-01')",
+                """INSERT INTO conflict_event (run_id, step, "ID", "CONFLICTID", "VisitID", "ConVisitID",
+                       old_status, new_status, reason, at)
+                   SELECT 'r2', 'finalize', c."ID", c."CONFLICTID", c."VisitID", c."ConVisitID", 'N', 'R',
+                       'stale', '2099-01-01'
+                   FROM conflictvisitmaps c
+                   WHERE (c."VisitID", c."ConVisitID")
+                       IN ((%(a)s::uuid, %(b)s::uuid), (%(b)s::uuid, %(a)s::uuid))""",
                 {"a": v1, "b": v2},
             )
             result = explain(generated.res, generated.params, pair=(v1, v2))

@@ -8,7 +8,6 @@ that changes a pair's or a conflict's status; a schema without it has no history
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import psycopg
@@ -41,21 +40,11 @@ def read_conflicts(conn: psycopg.Connection, conflict_ids: list[int]) -> dict[in
 
 
 def read_history(
-    conn: psycopg.Connection, visit_ids: list[str], conflict_ids: list[int]
+    conn: psycopg.Connection, pair_ids: list[int], conflict_ids: list[int]
 ) -> list[dict[str, Any]] | None:
-    """The recorded events of these pairs and conflicts, oldest first; None when the schema records no
-    history (no conflict_event table)."""
+    """The recorded events of these stored pairs (their "ID") and conflicts, oldest first; None when the
+    schema records no history (no conflict_event table). A pair that was never stored has no events."""
     exists = _fetch(conn, "history_table_exists", {})
     if not exists or not next(iter(exists[0].values())):
         return None
-    # Only uuids can have events (the source may hold other ids, D23; they are never stored).
-    ids = [v for v in visit_ids if _is_uuid(v)]
-    return _fetch(conn, "select_history", {"visit_ids": ids, "conflict_ids": conflict_ids})
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except (ValueError, TypeError, AttributeError):
-        return False
-    return True
+    return _fetch(conn, "select_history", {"pair_ids": pair_ids, "conflict_ids": conflict_ids})
