@@ -673,12 +673,12 @@ def one_scale(dsn: str, scale: float, opts: argparse.Namespace, work: Path) -> d
         reads = json.loads(reads_file.read_text())
         result["disk"] = {"source_bytes": _dir_bytes(source), "base_database_bytes": _db_bytes(base_dsn)}
         result["incremental"], result["legacy"], result["floor"] = [], [], []
+        # The measured night's run, on a copy of the base database each time (its "dsn").
+        incremental = {**common, "now": now.isoformat(), "chunks": opts.chunks}
         for rep in range(opts.repetitions):
             print(f"== SF {scale:g}: incremental run {rep + 1}/{opts.repetitions}", flush=True)
             with database_copy(dsn, base, f"{prefix}_run") as run_dsn:
-                run = run_phase(
-                    "run", {**common, "dsn": run_dsn, "now": now.isoformat(), "chunks": opts.chunks}, work
-                )
+                run = run_phase("run", {**incremental, "dsn": run_dsn}, work)
                 result["disk"]["copy_after_run_bytes"] = _db_bytes(run_dsn)
             if run["cutoff"] and datetime.fromisoformat(run["cutoff"]) != cutoff:
                 run["note"] = (
@@ -708,15 +708,7 @@ def one_scale(dsn: str, scale: float, opts: argparse.Namespace, work: Path) -> d
                         )
                     )
                 profiled = run_phase(
-                    "run",
-                    {
-                        **common,
-                        "dsn": profile_dsn,
-                        "now": now.isoformat(),
-                        "chunks": opts.chunks,
-                        "statement_profile": True,
-                    },
-                    work,
+                    "run", {**incremental, "dsn": profile_dsn, "statement_profile": True}, work
                 )
             result["statement_profile"] = {
                 "seconds": profiled["seconds"],

@@ -138,13 +138,10 @@ def _explain(
     with res.pg_conn(autocommit=True) as pg:
         conflict_ids = sorted({int(r["CONFLICTID"]) for r in stored_rows if r["CONFLICTID"] is not None})
         conflicts = store.read_conflicts(pg, conflict_ids) if conflict_ids else {}
-        wanted = set(keys)
-        pair_ids = sorted(
-            {int(r["ID"]) for r in stored_rows if (str(r["VisitID"]), str(r["ConVisitID"])) in wanted}
-        )
+        stored = {(str(r["VisitID"]), str(r["ConVisitID"])): r for r in stored_rows}
+        pair_ids = sorted({int(stored[k]["ID"]) for k in keys if k in stored})
         history = store.read_history(pg, pair_ids, conflict_ids)
     visits = {vid: _visit(vid, by_id.get(vid), deleted.get(vid), context) for vid in _ids(keys)}
-    stored = {(str(r["VisitID"]), str(r["ConVisitID"])): r for r in stored_rows}
     pairs = [_pair(key, visits, by_id, stored.get(key), conflicts, history, ref, context) for key in keys]
     return {
         "request": {"pair": requested} if pair_keys is not None else {"visits": requested},
